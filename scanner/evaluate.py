@@ -1,0 +1,258 @@
+"""Runs every check of a profile over an Inventory and decides each requirement's status.
+
+One engine, modules compiled once, the input set once; then one query per check. A Rego runtime
+error in one check makes only that check's requirements Unknown (with the error in the notes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner import __version__
+from scanner.engine import Engine, RegoRuntimeError, create_engine
+from scanner.inventory import Inventory
+from scanner.models import (
+    CheckError,
+    Finding,
+    FindingKind,
+    Level,
+    ObjectRef,
+    RequirementResult,
+    ScanReport,
+    ScanSummary,
+    Status,
+)
+from scanner.policies import Check, PolicyLibrary
+from scanner.profiles import Profile, Requirement
+
+RULES = (FindingKind.deny, FindingKind.warn, FindingKind.evidence, FindingKind.unknown)
+NOTE_SAMPLES = 3
+STATIC_ONLY = "static evidence only: the official proof of this requirement runs workloads"
+NO_CHECK = "no check yet"
+
+# A hook that may mark findings as waived (exceptions, inline annotations); identity by default.
+Waiver = Callable[[list[Finding], Inventory], list[Finding]]
+
+
+@dataclass
+class CheckOutcome:
+    """Raw results of one check, before they become Findings."""
+
+    check: Check
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+
+
+def prepare_engine(library: PolicyLibrary, engine_name: str = "regorus",
+                   engine: Engine | None = None) -> Engine:
+    """An engine with every module of the library loaded (tests excluded)."""
+    engine = engine or create_engine(engine_name)
+    for path, text in library.modules.items():
+        engine.add_module(path, text)
+    return engine
+
+
+def fingerprint(check_id: str, ref: ObjectRef | None, field_path: str | None, message: str) -> str:
+    """Stable across runs, machines and line shifts: no paths, no line numbers."""
+    parts = [check_id]
+    if ref is not None:
+        group = ref.api_version.rsplit("/", 1)[0] if "/" in ref.api_version else ""
+        parts += [group, ref.kind, ref.namespace, ref.name]
+    parts += [field_path or "", message]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _as_items(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        # A Rego object rule (deny[msg] := ...) arrives as an object: keep its values.
+        return list(value.values())
+    return [value]
+
+
+def _to_finding(check: Check, kind: FindingKind, item: Any, inventory: Inventory) -> Finding:
+    """One rule result -> Finding. Tolerates conftest-style plain string results."""
+    if isinstance(item, dict):
+        message = item.get("msg")
+        message = message if isinstance(message, str) else str(message or item)
+        raw_ref = item.get("ref")
+        ref = ObjectRef.model_validate(raw_ref) if isinstance(raw_ref, dict) else None
+        field_path = item.get("field") if isinstance(item.get("field"), str) else None
+    else:
+        message, ref, field_path = str(item), None, None
+    location = None
+    if ref is not None:
+        origin = inventory.find(ref)
+        if origin is not None:
+            location = origin.locate(field_path)
+    return Finding(
+        check_id=check.id,
+        kind=kind,
+        message=message,
+        ref=ref,
+        field=field_path,
+        location=location,
+        fingerprint=fingerprint(check.id, ref, field_path, message),
+    )
+
+
+def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) -> list[CheckOutcome]:
+    """Evaluate each check's package once over the whole inventory."""
+    engine.set_input_json(inventory.input_json())
+    outcomes = []
+    for check in checks:
+        outcome = CheckOutcome(check=check)
+        try:
+            document = engine.query(f"data.{check.package}")
+        except RegoRuntimeError as exc:
+            outcome.error = str(exc)
+            outcomes.append(outcome)
+            continue
+        document = document if isinstance(document, dict) else {}
+        for kind in RULES:
+            for item in _as_items(document.get(kind.value)):
+                outcome.findings.append(_to_finding(check, kind, item, inventory))
+        outcome.findings.sort(key=_finding_order)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _finding_order(f: Finding) -> tuple[Any, ...]:
+    loc = f.location
+    return (
+        RULES.index(f.kind),
+        loc.uri if loc else "",
+        (loc.line or 0) if loc else 0,
+        f.ref.display() if f.ref else "",
+        f.field or "",
+        f.message,
+    )
+
+
+def decide_status(has_deny: bool, has_evidence: bool, has_unknown: bool) -> Status:
+    """DESIGN's status table."""
+    if has_deny:
+        return Status.partial if has_evidence else Status.no
+    if has_evidence:
+        return Status.partial if has_unknown else Status.full
+    return Status.unknown if has_unknown else Status.no
+
+
+def _sample(findings: list[Finding]) -> str:
+    shown = "; ".join(f.message for f in findings[:NOTE_SAMPLES])
+    more = len(findings) - NOTE_SAMPLES
+    return f"{shown} (+{more} more)" if more > 0 else shown
+
+
+def judge_requirement(requirement: Requirement, outcomes: list[CheckOutcome]) -> RequirementResult:
+    """Aggregate the outcomes of a requirement's checks into its status and notes."""
+    findings = [f for o in outcomes for f in o.findings]
+    deny = [f for f in findings if f.kind is FindingKind.deny and not f.waived]
+    waived = [f for f in findings if f.waived]
+    evidence = [f for f in findings if f.kind is FindingKind.evidence]
+    unknown = [f for f in findings if f.kind is FindingKind.unknown]
+    errors = [o for o in outcomes if o.error]
+    notes: list[str] = []
+    if not outcomes:
+        status = Status.unknown
+        notes.append(NO_CHECK)
+    else:
+        status = decide_status(bool(deny), bool(evidence), bool(unknown or errors))
+        if evidence:
+            notes.append(f"evidence: {_sample(evidence)}")
+        if deny:
+            notes.append(f"{len(deny)} violation(s): {_sample(deny)}")
+        if waived:
+            notes.append(f"{len(waived)} waived")
+        if unknown:
+            notes.append(f"cannot decide: {_sample(unknown)}")
+        notes.extend(f"check {o.check.id} could not be evaluated: {o.error}" for o in errors)
+        if status is Status.no and not deny:
+            notes.append("no evidence of this capability in the scanned input")
+    if requirement.active_test:
+        notes.append(STATIC_ONLY)
+    return RequirementResult(
+        id=requirement.id,
+        category=requirement.category,
+        level=requirement.level,
+        title=requirement.title,
+        description=requirement.description.strip(),
+        status=status,
+        checks=[o.check.id for o in outcomes],
+        notes=notes,
+        findings=findings,
+        active_test=requirement.active_test,
+    )
+
+
+def scan(
+    inventory: Inventory,
+    library: PolicyLibrary,
+    profile: Profile,
+    engine: Engine | None = None,
+    waive: Waiver | None = None,
+) -> ScanReport:
+    """The whole evaluation: checks of the profile -> findings -> requirement statuses."""
+    started = time.perf_counter()
+    engine = engine or prepare_engine(library)
+    relevant = {
+        c.id: c for r in profile.requirements for c in profile.checks_for(r, library.checks)
+    }
+    checks = sorted(relevant.values(), key=lambda c: c.id)
+    outcomes = run_checks(engine, checks, inventory)
+    if waive is not None:
+        for outcome in outcomes:
+            outcome.findings = waive(outcome.findings, inventory)
+    by_id = {o.check.id: o for o in outcomes}
+    results = [
+        judge_requirement(req, [by_id[c.id] for c in profile.checks_for(req, checks)])
+        for req in profile.requirements
+    ]
+    all_findings = [f for o in outcomes for f in o.findings]
+    summary = ScanSummary(
+        objects=len(inventory.objects),
+        skipped_documents=len(inventory.skipped),
+        requirements={s.value: sum(r.status is s for r in results) for s in Status},
+        findings={k.value: sum(f.kind is k for f in all_findings) for k in RULES},
+        waived=sum(f.waived for f in all_findings),
+        duration_seconds=round(time.perf_counter() - started, 3),
+    )
+    cluster = inventory.cluster or {}
+    return ScanReport(
+        tool_version=__version__,
+        profile=profile.name,
+        profile_title=profile.title,
+        catalogue=profile.catalogue,
+        kubernetes_version=profile.kubernetes_version,
+        mode=inventory.mode,
+        roots=inventory.roots,
+        requirements=results,
+        checks=[c.info() for c in checks],
+        errors=[CheckError(check_id=o.check.id, message=o.error) for o in outcomes if o.error],
+        skipped=inventory.skipped,
+        unreadable=[
+            {k: str(v) for k, v in u.items()} for u in cluster.get("unreadable", []) or []
+        ],
+        summary=summary,
+    )
+
+
+def failing_requirements(report: ScanReport, fail_on: str) -> list[RequirementResult]:
+    """Requirements that fail the gate: status No, or active (non-waived) violations, at or
+    above the `fail_on` level (`must`, `should`, `never`)."""
+    levels = {"must": {Level.MUST}, "should": {Level.MUST, Level.SHOULD}, "never": set()}[fail_on]
+    return [
+        r for r in report.requirements
+        if r.level in levels
+        and (
+            r.status is Status.no
+            or any(f.kind is FindingKind.deny and not f.waived for f in r.findings)
+        )
+    ]

@@ -1,0 +1,101 @@
+"""Line numbers for objects and fields in YAML files, computed only when a finding needs them.
+
+Scanning parses every file with the fast C loader, which keeps no marks. When a finding names an
+object (and maybe a field path such as `spec.template.spec.containers[0].image`), the file is
+composed once more into nodes with line marks, cached, and the path is walked there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from scanner.models import SourceLocation
+from scanner.sources.yamlload import ManifestLoader
+
+if TYPE_CHECKING:
+    from scanner.inventory import Origin
+
+_TOKEN = re.compile(r'\.?([^.\[\]]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
+
+
+def parse_field_path(path: str) -> list[str | int]:
+    """Split `a.b[0]["x.y/z"].c` into keys and indexes; unparseable tails are dropped."""
+    parts: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        m = _TOKEN.match(path, pos)
+        if m is None or m.end() == pos:
+            break
+        key, index, quoted = m.groups()
+        if index is not None:
+            parts.append(int(index))
+        elif quoted is not None:
+            parts.append(quoted.replace('\\"', '"'))
+        else:
+            parts.append(key)
+        pos = m.end()
+    return parts
+
+
+def walk_nodes(node: yaml.Node, parts: list[str | int]) -> tuple[yaml.Node, bool, int]:
+    """Follow `parts` from `node`; return the deepest node reached, whether all parts resolved,
+    and the line (1-based) to report: a mapping key's line for keys, the item's line for items."""
+    line = node.start_mark.line + 1
+    for part in parts:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                    node, line = value_node, key_node.start_mark.line + 1
+                    break
+            else:
+                return node, False, line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return node, False, line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return node, False, line
+    return node, True, line
+
+
+@dataclass
+class YamlLocator:
+    """Finds lines in files on disk (or in text kept from stdin); one composed tree per file."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    _trees: dict[str, list[yaml.Node | None]] = field(default_factory=dict)
+
+    def _documents(self, origin: Origin) -> list[yaml.Node | None]:
+        path = origin.key[0]
+        if path not in self._trees:
+            try:
+                text = self.texts.get(path)
+                if text is None:
+                    text = Path(path).read_text(encoding="utf-8")
+                self._trees[path] = list(yaml.compose_all(text, Loader=ManifestLoader))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+                self._trees[path] = []
+        return self._trees[path]
+
+    def locate(self, origin: Origin, field_path: str | None) -> SourceLocation:
+        """Line of the field in the object's document; the object's own line if not found."""
+        _, doc_index, item_index = origin.key
+        docs = self._documents(origin)
+        if doc_index >= len(docs) or docs[doc_index] is None:
+            return SourceLocation(uri=origin.uri, line=None, approximate=True)
+        root: Any = docs[doc_index]
+        if item_index is not None:
+            root, found, _ = walk_nodes(root, ["items", item_index])
+            if not found:
+                return SourceLocation(uri=origin.uri, line=None, approximate=True)
+        object_line = root.start_mark.line + 1
+        if not field_path:
+            return SourceLocation(uri=origin.uri, line=object_line)
+        _, found, line = walk_nodes(root, parse_field_path(field_path))
+        return SourceLocation(uri=origin.uri, line=line, approximate=not found)
