@@ -6,7 +6,6 @@ Exit codes (DESIGN): 0 nothing fails at or above --fail-on; 1 a requirement fail
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from scanner import __version__
-from scanner.errors import KaicError, ReportError
+from scanner.errors import KaicError
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -40,8 +39,10 @@ class FailOn(StrEnum):
 
 
 def fail(message: str) -> NoReturn:
-    """Print one error line and exit 2."""
-    typer.echo(f"kaic: error: {message}", err=True)
+    """Print one error line and exit 2 (control characters from file names or YAML removed)."""
+    from scanner.report.text import one_line
+
+    typer.echo(f"kaic: error: {one_line(message)}", err=True)
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -61,15 +62,11 @@ def root(
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so an interrupted scan leaves no half report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.kaic-tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    """Write via a temporary file and rename, so an interrupted scan leaves no half report
+    (see scanner/outputs.py: O_EXCL temporary file, fsync, rename)."""
+    from scanner.outputs import write_atomically as write
+
+    write(path, text)
 
 
 @app.command()
@@ -101,6 +98,11 @@ def scan(
     ] = FailOn.must,
     engine: Annotated[str, typer.Option("--engine", help="Rego engine.")] = "regorus",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stdout.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 2 when a check could not be evaluated or a "
+                           "file in a scanned folder could not be read (reports are still "
+                           "written).")
+    ] = False,
 ) -> None:
     """Scan manifests and report requirement status; exit 1 when a requirement fails."""
     from scanner.report import OutputFormat
@@ -122,6 +124,15 @@ def scan(
     except KaicError as exc:
         fail(str(exc))
     from scanner.evaluate import failing_requirements
+    from scanner.strict import incomplete_reasons
+
+    problems = incomplete_reasons(report)
+    if problems and strict:
+        fail(f"--strict: {problems[0]}"
+             + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+    if problems and not quiet:
+        typer.echo(f"kaic: warning: {len(problems)} problem(s) made the scan incomplete, first: "
+                   f"{problems[0]}; --strict turns this into exit 2", err=True)
 
     failing = failing_requirements(report, fail_on.value)
     if failing and not quiet:
@@ -152,7 +163,9 @@ def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: 
 
     for f in formats:
         if output_dir is not None:
-            write_atomically(output_dir / f"kaic.{f.extension}", render(report, f))
+            from scanner.outputs import report_path
+
+            write_atomically(report_path(output_dir, f.extension), render(report, f))
         elif output is not None:
             write_atomically(output, render(report, f))
         elif f is OutputFormat.table:
@@ -198,7 +211,9 @@ def main() -> None:
     try:
         app()
     except KaicError as exc:
-        typer.echo(f"kaic: error: {exc}", err=True)
+        from scanner.report.text import one_line
+
+        typer.echo(f"kaic: error: {one_line(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         typer.echo("kaic: interrupted", err=True)
