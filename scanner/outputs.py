@@ -16,14 +16,15 @@ from pathlib import Path
 
 from scanner.errors import ReportError
 
-_EXTENSION = re.compile(r"^[a-z0-9]+(\.[a-z0-9]+)?$")
+# A plain file name: no separator, no `..`, not hidden (kaic.sarif, PRODUCT.yaml, ...).
+_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
 
 
-def report_path(output_dir: Path, extension: str) -> Path:
-    """`output_dir/kaic.<extension>`, refusing any extension that could name another place."""
-    if not _EXTENSION.match(extension):
-        raise ReportError(f"invalid report extension {extension!r}")
-    path = output_dir / f"kaic.{extension}"
+def report_path(output_dir: Path, filename: str) -> Path:
+    """`output_dir/filename`, refusing any name that could point somewhere else."""
+    if not _FILENAME.match(filename):
+        raise ReportError(f"invalid report file name {filename!r}")
+    path = output_dir / filename
     if path.parent != output_dir:  # pragma: no cover - guaranteed by the pattern above
         raise ReportError(f"{path}: outside {output_dir}")
     return path
