@@ -73,20 +73,23 @@ def file_kind(path: Path) -> str | None:
     return NON_REGULAR.get(stat.S_IFMT(mode), "not a regular file")
 
 
-def read_stream(stream: BinaryIO, uri: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """At most `limit` bytes of an open stream; InputError if there is more."""
+def read_stream(stream: BinaryIO, uri: str, limit: int | None = None) -> bytes:
+    """At most `limit` (default MAX_FILE_BYTES) bytes of an open stream; InputError if there
+    is more."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     data = stream.read(limit + 1)
     if len(data) > limit:
         raise InputError(f"{uri}: larger than the {_mib(limit)} input limit")
     return data
 
 
-def read_file(path: Path, uri: str, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_file(path: Path, uri: str, limit: int | None = None) -> bytes:
     """The bytes of `path`, refusing a regular file over `limit` before reading any of it.
 
     Pipes and devices given explicitly (`kaic scan <(helm template ...)`) are read, but never
     more than `limit` bytes, so `/dev/zero` ends in an error instead of exhausting memory.
     """
+    limit = MAX_FILE_BYTES if limit is None else limit
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -100,9 +103,11 @@ def read_file(path: Path, uri: str, limit: int = MAX_FILE_BYTES) -> bytes:
         raise InputError(f"{uri}: cannot read: {exc.strerror or exc}") from None
 
 
-def gunzip_bounded(data: bytes, uri: str, limit: int = MAX_FILE_BYTES) -> bytes:
-    """Decompress gzip `data` (all members) without ever holding more than `limit` bytes of
-    output: a gzip bomb posing as a snapshot ends in an InputError, not in swapping."""
+def gunzip_bounded(data: bytes, uri: str, limit: int | None = None) -> bytes:
+    """Decompress gzip `data` (all members) without ever holding more than `limit` (default
+    MAX_FILE_BYTES) bytes of output: a gzip bomb posing as a snapshot ends in an InputError,
+    not in swapping."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     out = bytearray()
     rest = data
     try:
@@ -127,15 +132,17 @@ def is_gzip(data: bytes) -> bool:
     return data[:2] == b"\x1f\x8b"
 
 
-def check_text_depth(text: str, uri: str, limit: int = MAX_DEPTH) -> None:
+def check_text_depth(text: str, uri: str, limit: int | None = None) -> None:
     """Reject YAML text nested deeper than `limit` *before* the composer sees it.
 
     A sound bound needs no parsing: block collections gain at least one column every two
     levels, so they nest at most 2 × (longest line + 1) deep, and every flow level owns a `[`
     or `{` (or is an implicit `a: b` pair inside one), so 2 × brackets bound the rest. Typical
     manifests are far below the parser-safe depth; only the others are measured exactly, on the
-    event stream (libyaml's parser keeps its stack on the heap), stopping at `limit`.
+    event stream (libyaml's parser keeps its stack on the heap), stopping at `limit`
+    (default MAX_DEPTH).
     """
+    limit = MAX_DEPTH if limit is None else limit
     brackets = text.count("[") + text.count("{")
     if brackets <= _MAX_BRACKETS_FOR_FAST_PATH and _LONG_LINE.search(text) is None:
         return  # at most 2 × 601 + 2 × 350 < _PARSER_SAFE_DEPTH: safe to compose
@@ -158,8 +165,8 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _EventLoader = yaml.SafeLoader
 
 
-def check_value(value: Any, uri: str, what: str, *, max_depth: int = MAX_DEPTH,
-                max_nodes: int = MAX_EXPANDED_NODES) -> None:
+def check_value(value: Any, uri: str, what: str, *, max_depth: int | None = None,
+                max_nodes: int | None = None) -> None:
     """Reject a parsed document that is recursive, nested deeper than `max_depth`, or larger than
     `max_nodes` once shared sub-trees (YAML aliases) are counted every time they are used.
 
@@ -168,6 +175,8 @@ def check_value(value: Any, uri: str, what: str, *, max_depth: int = MAX_DEPTH,
     """
     if not isinstance(value, dict | list):
         return
+    max_depth = MAX_DEPTH if max_depth is None else max_depth
+    max_nodes = MAX_EXPANDED_NODES if max_nodes is None else max_nodes
     # (height, expanded size) of every finished container, by id.
     done: dict[int, tuple[int, int]] = {}
     on_path: set[int] = set()
@@ -221,8 +230,8 @@ def _check_size(size: int, limit: int, uri: str, what: str) -> None:
 class DocumentBudget:
     """Counts documents across one scan and stops at MAX_DOCUMENTS."""
 
-    def __init__(self, limit: int = MAX_DOCUMENTS) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MAX_DOCUMENTS if limit is None else limit
         self.count = 0
 
     def take(self, uri: str, n: int = 1) -> None:

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from scanner import limits
 from scanner.errors import InputError
 from scanner.inventory import Inventory, Origin
 from scanner.limits import (
-    MAX_FILE_BYTES,
     MAX_NUMBER_CHARS,
     DocumentBudget,
     check_value,
@@ -199,9 +199,10 @@ def _read_stdin() -> str:
     """Standard input, bounded like a file, decoded like a file (bytes when available)."""
     buffer = getattr(sys.stdin, "buffer", None)
     if buffer is None:  # a text stream without bytes underneath (tests, embedding)
-        text = sys.stdin.read(MAX_FILE_BYTES + 1)
-        if len(text) > MAX_FILE_BYTES:
-            raise InputError(f"<stdin>: larger than the {MAX_FILE_BYTES // 2**20} MiB input limit")
+        limit = limits.MAX_FILE_BYTES
+        text = sys.stdin.read(limit + 1)
+        if len(text) > limit:
+            raise InputError(f"<stdin>: larger than the {limit / 2**20:g} MiB input limit")
         return text
     data = read_stream(buffer, "<stdin>")
     try:
