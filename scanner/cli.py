@@ -132,7 +132,7 @@ def scan(
     if problems and strict:
         fail(f"--strict: {problems[0]}"
              + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
-    if problems and not quiet:
+    if problems:  # printed even with --quiet: the scan did not see everything
         typer.echo(f"kaic: warning: {len(problems)} problem(s) made the scan incomplete, first: "
                    f"{problems[0]}; --strict turns this into exit 2", err=True)
 

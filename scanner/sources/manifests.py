@@ -49,7 +49,8 @@ def display_uri(path: Path, root: Path) -> str:
     """A POSIX path for reports: relative to the working directory when the file is below it
     (what GitHub code scanning expects from a scan run at the repository root), else relative
     to the scanned root."""
-    resolved = path.resolve()
+    # The link itself, not its target: a symlinked manifest is reported where it sits.
+    resolved = path.parent.resolve() / path.name
     base_root = root.resolve() if root.is_dir() else root.resolve().parent
     for base in (Path.cwd().resolve(), base_root):
         try:

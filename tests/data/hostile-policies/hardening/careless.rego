@@ -31,8 +31,8 @@ pod_specs contains [o, o.spec.jobTemplate.spec.template.spec] if {
 }
 
 deny contains {
-	"msg": sprintf("%s %s: container %v has no runtimeClassName (labels %v)", [o.kind, o.metadata.name, c.name, o.metadata.labels]),
-	"ref": {"apiVersion": o.apiVersion, "kind": o.kind, "namespace": o.metadata.namespace, "name": o.metadata.name},
+	"msg": sprintf("%s %s: container %v has no runtimeClassName (labels %v)", [o.kind, o.metadata.name, c.name, object.get(o.metadata, "labels", {})]),
+	"ref": {"apiVersion": o.apiVersion, "kind": o.kind, "namespace": object.get(o.metadata, "namespace", ""), "name": o.metadata.name},
 	"field": "spec.template.spec.runtimeClassName",
 } if {
 	some [o, spec] in pod_specs
