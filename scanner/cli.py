@@ -74,6 +74,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 @app.command()
 def scan(
+    ctx: typer.Context,
     paths: Annotated[
         list[str] | None,
         typer.Argument(help="Manifest files or directories; '-' reads stdin.", show_default=False),
@@ -101,37 +102,104 @@ def scan(
     ] = FailOn.must,
     engine: Annotated[str, typer.Option("--engine", help="Rego engine.")] = "regorus",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stdout.")] = False,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file (default: kaic.yaml or "
+                                  "[tool.kaic] in pyproject.toml, in the scanned root or cwd).")
+    ] = None,
+    exceptions: Annotated[
+        Path | None, typer.Option("--exceptions", help="Exceptions file (default: "
+                                  ".kaic-exceptions.yaml in the scanned root or cwd).")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Fail only on findings not in this "
+                                  "baseline (or previous JSON report / SARIF log).")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option("--write-baseline", help="Write this scan's baseline here.")
+    ] = None,
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Extra policy directory with "
+                                        "custom checks (repeatable).", show_default=False)
+    ] = None,
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile-file", help="A team profile file (replaces "
+                                  "--profile).")
+    ] = None,
 ) -> None:
     """Scan manifests and report requirement status; exit 1 when a requirement fails."""
+    from scanner.adoption import build_waivers, gate, hook_factories, open_baseline
     from scanner.report import OutputFormat
 
-    if not paths:
-        fail("nothing to scan: give one or more PATHs (or '-' for stdin)")
     try:
-        formats = [OutputFormat(f) for f in (fmt or ["table"])]
+        settings = _settings(ctx, config)
+    except KaicError as exc:
+        fail(str(exc))
+    if not settings.paths:
+        fail("nothing to scan: give one or more PATHs (or '-' for stdin), or `paths:` in kaic.yaml")
+    try:
+        formats = [OutputFormat(f) for f in settings.formats]
     except ValueError:
-        fail(f"unknown --format in {fmt}; choose from "
+        fail(f"unknown --format in {settings.formats}; choose from "
              + ", ".join(f.value for f in OutputFormat))
+    output, output_dir = settings.output, settings.output_dir
     if output is not None and output_dir is not None:
         fail("use either --output or --output-dir, not both")
     if output is not None and len(formats) > 1:
         fail("--output takes one --format; use --output-dir for several")
     try:
-        report = _run_scan(paths, profile, k8s_version, engine)
+        waivers = build_waivers(settings)
+        known = open_baseline(settings.baseline)
+        report = _run_scan(settings.paths, settings.profile, settings.k8s_version,
+                           settings.engine, policy_dirs=settings.policy_dirs,
+                           profile_file=settings.profile_file,
+                           hooks=hook_factories(waivers, known))
+        report = waivers.finish(report)
         _emit(report, formats, output, output_dir, quiet)
+        if write_baseline is not None:
+            from scanner.baseline import render_baseline
+
+            write_atomically(write_baseline, render_baseline(report))
     except KaicError as exc:
         fail(str(exc))
-    from scanner.evaluate import failing_requirements
-
-    failing = failing_requirements(report, fail_on.value)
+    if not quiet:
+        for warning in report.warnings:
+            typer.echo(f"kaic: warning: {warning}", err=True)
+    failing = gate(report, settings.fail_on, known)
     if failing and not quiet:
         ids = ", ".join(r.id for r in failing)
-        typer.echo(f"kaic: {len(failing)} requirement(s) fail at --fail-on {fail_on.value}: {ids}",
-                   err=True)
+        new = " new" if known is not None else ""
+        typer.echo(f"kaic: {len(failing)} requirement(s) fail{new} at --fail-on "
+                   f"{settings.fail_on}: {ids}", err=True)
     raise typer.Exit(EXIT_FAIL if failing else EXIT_OK)
 
 
-def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str):
+# Command-line parameter name -> settings key (see scanner/adoption.py).
+_SETTING_OF = {"paths": "paths", "profile": "profile", "profile_file": "profile_file",
+               "k8s_version": "k8s_version", "fail_on": "fail_on", "fmt": "format",
+               "output": "output", "output_dir": "output_dir", "engine": "engine",
+               "exceptions": "exceptions", "policy_dir": "policy_dirs", "baseline": "baseline"}
+
+
+def _settings(ctx: typer.Context, config: Path | None):
+    """Flags typed by the user > config file > defaults."""
+    from click.core import ParameterSource
+
+    from scanner.adoption import resolve_settings
+
+    flags, given = {}, set()
+    for param, key in _SETTING_OF.items():
+        if param not in ctx.params:
+            continue
+        value = ctx.params[param]
+        flags[key] = value.value if isinstance(value, StrEnum) else value
+        if ctx.get_parameter_source(param) not in (ParameterSource.DEFAULT, None):
+            given.add(key)
+    return resolve_settings(flags, given, config)
+
+
+def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str, *,
+              policy_dirs: list[Path] | None = None, profile_file: Path | None = None,
+              hooks: list | None = None):
     from scanner.evaluate import prepare_engine
     from scanner.evaluate import scan as run
     from scanner.policies import load_library
@@ -139,12 +207,17 @@ def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engi
     from scanner.sources import load_inventory
 
     inventory = load_inventory(paths)
-    if profile_name == CNCF_ALIAS:
+    if profile_name == CNCF_ALIAS and profile_file is None:
         version = k8s_version or ((inventory.cluster or {}).get("version") or {}).get("gitVersion")
         profile_name = cncf_profile_for(version)
-    profile = load_profile(profile_name)
-    library = load_library()
-    return run(inventory, library, profile, engine=prepare_engine(library, engine))
+    profile = load_profile(str(profile_file) if profile_file is not None else profile_name)
+    library = load_library(policy_dirs)
+    waive = None
+    if hooks:
+        from scanner.adoption import compose
+
+        waive = compose(factory(library, profile) for factory in hooks)
+    return run(inventory, library, profile, engine=prepare_engine(library, engine), waive=waive)
 
 
 def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: bool) -> None:
