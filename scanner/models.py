@@ -117,6 +117,7 @@ class RequirementResult(Frozen):
     level: Level
     title: str
     description: str
+    description_original: str | None = Field(None, description="catalogue's original text")
     status: Status
     checks: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -126,6 +127,13 @@ class RequirementResult(Frozen):
         None, description="justification, when an exception accepts this requirement's missing "
         "capability (status No without violations)")
     waiver_detail: WaiverDetail | None = None
+
+    def fails(self) -> bool:
+        """Status No (unless an exception accepts the missing capability), or a violation that
+        is not waived (Partial from unreadable data passes)."""
+        return (self.status is Status.no and self.waiver is None) or any(
+            f.kind is FindingKind.deny and not f.waived for f in self.findings
+        )
 
 
 class Skipped(Frozen):
@@ -161,6 +169,14 @@ class CheckInfo(Frozen):
     package: str
 
 
+class CategoryInfo(Frozen):
+    """A catalogue category in display order."""
+
+    key: str
+    title: str
+    title_original: str | None = None
+
+
 class ScanReport(Frozen):
     """The whole result of one scan; every reporter renders this and nothing else."""
 
@@ -172,6 +188,7 @@ class ScanReport(Frozen):
     kubernetes_version: str | None = None
     mode: str
     roots: list[str] = Field(default_factory=list)
+    categories: list[CategoryInfo] = Field(default_factory=list)
     requirements: list[RequirementResult]
     checks: list[CheckInfo]
     errors: list[CheckError] = Field(default_factory=list)
