@@ -29,6 +29,9 @@ app = typer.Typer(
 )
 policies_app = typer.Typer(help="Inspect and test the policy library.", no_args_is_help=True)
 app.add_typer(policies_app, name="policies")
+exceptions_app = typer.Typer(help="Inspect waivers: the exceptions file and inline annotations.",
+                             no_args_is_help=True)
+app.add_typer(exceptions_app, name="exceptions")
 
 
 class FailOn(StrEnum):
@@ -163,9 +166,8 @@ def scan(
             write_atomically(write_baseline, render_baseline(report))
     except KaicError as exc:
         fail(str(exc))
-    if not quiet:
-        for warning in report.warnings:
-            typer.echo(f"kaic: warning: {warning}", err=True)
+    for warning in report.warnings:
+        typer.echo(f"kaic: warning: {warning}", err=True)
     failing = gate(report, settings.fail_on, known)
     if failing and not quiet:
         ids = ", ".join(r.id for r in failing)
@@ -239,13 +241,73 @@ def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: 
             typer.echo(render(report, f), nl=False)
 
 
+@exceptions_app.command("audit")
+def exceptions_audit(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="What the exceptions apply to (as for `kaic scan`).",
+                       show_default=False),
+    ] = None,
+    exceptions: Annotated[
+        Path | None, typer.Option("--exceptions", help="Exceptions file (default: "
+                                  ".kaic-exceptions.yaml in the scanned root or cwd).")
+    ] = None,
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Profile to scan with.")] = (
+        "whitepaper-0.9"),
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile-file", help="A team profile file.")
+    ] = None,
+    k8s_version: Annotated[
+        str | None, typer.Option("--k8s-version", help="Kubernetes minor for --profile cncf.")
+    ] = None,
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Extra policy directory "
+                                        "(repeatable).", show_default=False)
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
+) -> None:
+    """List used, unused, expired and invalid exceptions and inline waivers; exit 1 if any
+    needs attention."""
+    from scanner.adoption import hook_factories
+    from scanner.exceptions import WaiverSet, audit, find_exceptions_file, parse_exceptions
+
+    try:
+        settings = _settings(ctx, config)
+        if not settings.paths:
+            fail("nothing to scan: give the PATHs the exceptions apply to")
+        path = settings.exceptions or find_exceptions_file(
+            [Path(p) for p in settings.paths[:1] if p != "-"])
+        # Lenient parse: every invalid entry is listed instead of stopping at the first.
+        waivers = WaiverSet(files=[parse_exceptions(path)] if path is not None else [])
+        report = _run_scan(settings.paths, settings.profile, settings.k8s_version,
+                           settings.engine, policy_dirs=settings.policy_dirs,
+                           profile_file=settings.profile_file,
+                           hooks=hook_factories(waivers, None))
+        waivers.finish(report)
+    except KaicError as exc:
+        fail(str(exc))
+    result = audit(waivers)
+    if path is None:
+        typer.echo("no exceptions file (looked for .kaic-exceptions.yaml in the scanned root "
+                   "and the working directory)")
+    for line in result.lines():
+        typer.echo(line)
+    raise typer.Exit(EXIT_FAIL if result.problems else EXIT_OK)
+
+
 @policies_app.command("list")
-def policies_list() -> None:
+def policies_list(
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Also load this directory of "
+                                        "custom checks (repeatable).", show_default=False)
+    ] = None,
+) -> None:
     """List every check with its id, severity, scope and requirements."""
     from scanner.policies import load_library
 
     try:
-        library = load_library()
+        library = load_library(policy_dir)
     except KaicError as exc:
         fail(str(exc))
     for check in library.checks:

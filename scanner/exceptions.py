@@ -303,6 +303,8 @@ class WaiverSet:
     usage: dict[tuple[Path, int], int] = field(default_factory=dict)
     inline_used: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    invalid: dict[tuple[Path, int], str] = field(default_factory=dict)
+    inline_found: list[tuple[str, InlineWaiver]] = field(default_factory=list)
     _index: ObjectIndex | None = field(default=None, repr=False)
     _index_of: int | None = field(default=None, repr=False)
 
@@ -324,15 +326,22 @@ class WaiverSet:
             if entry.expired(today):
                 self._warn(f"exception {entry.where} ({rule.describe()}, owner {rule.owner}) "
                            f"expired on {rule.expires}: its findings are no longer waived")
-            if rule.check and not any(fnmatchcase(c, rule.check) for c in self.known_checks):
-                self._warn(f"exception {entry.where}: check {rule.check!r} matches no loaded "
-                           "check")
-            if rule.requirement and not any(
-                fnmatchcase(r, rule.requirement) for r in self.known_requirements
-            ):
-                self._warn(f"exception {entry.where}: requirement {rule.requirement!r} matches "
-                           "no requirement of the profile or the loaded checks")
+            problem = self.unknown_target(rule)
+            if problem:
+                self.invalid[(entry.path, entry.line)] = problem
+                self._warn(f"exception {entry.where}: {problem}")
         return self.apply
+
+    def unknown_target(self, rule: ExceptionRule) -> str | None:
+        """Why `rule` can never match (a check or requirement id nothing knows), or None."""
+        if rule.check and not any(fnmatchcase(c, rule.check) for c in self.known_checks):
+            return f"check {rule.check!r} matches no loaded check"
+        if rule.requirement and not any(
+            fnmatchcase(r, rule.requirement) for r in self.known_requirements
+        ):
+            return (f"requirement {rule.requirement!r} matches no requirement of the profile "
+                    "or the loaded checks")
+        return None
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -344,7 +353,8 @@ class WaiverSet:
         if self._index is None or self._index_of != id(inventory):
             self._index, self._index_of = ObjectIndex(inventory), id(inventory)
             if self.inline:
-                for who, waiver in inline_waivers(inventory, self.today()):
+                self.inline_found = inline_waivers(inventory, self.today())
+                for who, waiver in self.inline_found:
                     unknown = [c for c in waiver.checks
                                if self.known_checks and c not in self.known_checks]
                     if unknown:
@@ -478,3 +488,76 @@ def inline_waivers(inventory: Inventory, today: date) -> list[tuple[str, InlineW
 def is_glob(value: str | None) -> bool:
     """True when a selector uses glob characters."""
     return bool(value and _GLOB.search(value))
+
+
+@dataclass
+class AuditResult:
+    """What `kaic exceptions audit` reports: each entry's fate, and the inline waivers."""
+
+    used: list[tuple[ExceptionEntry, int]] = field(default_factory=list)
+    unused: list[ExceptionEntry] = field(default_factory=list)
+    expired: list[ExceptionEntry] = field(default_factory=list)
+    invalid: list[str] = field(default_factory=list)
+    inline: list[str] = field(default_factory=list)
+    inline_problems: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> int:
+        """Entries that need attention: unused, expired, invalid, broken inline waivers."""
+        return (len(self.unused) + len(self.expired) + len(self.invalid)
+                + len(self.inline_problems))
+
+    def lines(self) -> list[str]:
+        """The audit as text, one line per entry, problems first."""
+        out = [f"{e.where}: expired on {e.rule.expires}: {e.rule.describe()} "
+               f"(owner {e.rule.owner})" for e in self.expired]
+        out += [f"{line}: invalid: {msg}" for line, msg in
+                (s.split(": ", 1) if ": " in s else (s, "") for s in self.invalid)]
+        out += [f"{e.where}: unused: {e.rule.describe()} matches no finding "
+                f"(owner {e.rule.owner})" for e in self.unused]
+        out += [f"inline: {p}" for p in self.inline_problems]
+        out += [f"{e.where}: used by {n} finding(s): {e.rule.describe()}"
+                + (f" (expires {e.rule.expires})" if e.rule.expires else "")
+                for e, n in self.used]
+        out += [f"inline: {i}" for i in self.inline]
+        out.append(
+            f"{len(self.used) + len(self.unused) + len(self.expired) + len(self.invalid)} "
+            f"exception(s): {len(self.used)} used, {len(self.unused)} unused, "
+            f"{len(self.expired)} expired, {len(self.invalid)} invalid; "
+            f"{len(self.inline) + len(self.inline_problems)} inline waiver(s), "
+            f"{len(self.inline_problems)} with problems")
+        return out
+
+
+def audit(waivers: WaiverSet) -> AuditResult:
+    """Classify every exception after a scan that used `waivers` (see `WaiverSet.bind`)."""
+    result = AuditResult()
+    today = waivers.today()
+    for exceptions_file in waivers.files:
+        result.invalid.extend(str(i) for i in exceptions_file.invalid)
+    for entry in waivers.entries:
+        key = (entry.path, entry.line)
+        if entry.expired(today):
+            result.expired.append(entry)
+        elif key in waivers.invalid:
+            result.invalid.append(f"{entry.where}: {waivers.invalid[key]}")
+        elif waivers.usage.get(key, 0) == 0:
+            result.unused.append(entry)
+        else:
+            result.used.append((entry, waivers.usage[key]))
+    for who, waiver in waivers.inline_found:
+        unknown = [c for c in waiver.checks
+                   if waivers.known_checks and c not in waivers.known_checks]
+        if waiver.problem or unknown:
+            problem = waiver.problem or f"names unknown check(s) {', '.join(unknown)}"
+            result.inline_problems.append(f"{who}: {problem}")
+        else:
+            n = waivers.inline_used.get(who, 0)
+            if n:
+                result.inline.append(f"{who}: {IGNORE}={','.join(waiver.checks)}: "
+                                     f"used by {n} finding(s)")
+            else:
+                result.inline_problems.append(f"{who}: {IGNORE}={','.join(waiver.checks)}: "
+                                              "unused: matches no finding")
+    result.invalid.sort()
+    return result
