@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scanner.errors import InputError
 from scanner.inventory import Inventory, object_ref, ref_key
 from scanner.models import Finding, FindingKind, ObjectRef, ScanReport, Status, WaiverDetail
-from scanner.yamllines import LineDict, error_line, load_yaml
+from scanner.yamllines import LineDict, LineList, error_line, load_yaml
 
 DEFAULT_FILE = ".kaic-exceptions.yaml"
 IGNORE = "kaic.dev/ignore"
@@ -164,7 +164,7 @@ def parse_exceptions(path: Path, text: str | None = None) -> ExceptionsFile:
         line = document.line_of("exceptions") if isinstance(document, LineDict) else 1
         raise InputError(f"{path}:{line}: `exceptions` must be a list of entries")
     for index, item in enumerate(items):
-        line = item.line if isinstance(item, LineDict) else None
+        line = items.item_lines[index] if isinstance(items, LineList) else None
         if not isinstance(item, dict):
             parsed.invalid.append(InvalidEntry(path, line or document.line_of("exceptions"),
                                                f"exception {index + 1}: must be a mapping"))

@@ -26,6 +26,12 @@ class LineDict(dict):  # type: ignore[type-arg]
         return self.key_lines.get(key, self.line)
 
 
+class LineList(list):  # type: ignore[type-arg]
+    """A list from YAML that knows the 1-based line of each item."""
+
+    item_lines: list[int]
+
+
 class _LineLoader(yaml.SafeLoader):
     """SafeLoader whose mappings are LineDicts; dates stay strings (the models parse them)."""
 
@@ -45,11 +51,18 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     return result
 
 
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
 def _as_string(loader: _LineLoader, node: yaml.Node) -> str:
     return str(loader.construct_scalar(node))  # type: ignore[arg-type]
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_string)
 
 
@@ -81,6 +94,8 @@ def error_line(document: Any, loc: tuple[Any, ...]) -> int | None:
             line = node.line_of(str(part)) if str(part) in node.key_lines else node.line
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            if isinstance(node, LineList):
+                line = node.item_lines[part]
             node = node[part]
             if isinstance(node, LineDict):
                 line = node.line
