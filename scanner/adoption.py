@@ -64,8 +64,11 @@ def resolve_settings(flags: dict[str, Any], given: set[str], config_path: Path |
     found = config_path or find_config(paths, cwd)
     loaded: LoadedConfig | None = load_config(found) if found is not None else None
 
+    def unset(value: Any) -> bool:
+        return value is None or (isinstance(value, list | tuple) and not value)
+
     def pick(name: str, config_key: str | None = None, is_path: bool = False) -> Any:
-        if name in given and flags.get(name) not in (None, []):
+        if name in given and not unset(flags.get(name)):
             return flags[name]
         if loaded is not None and (config_key or name) in loaded.given():
             value = getattr(loaded.values, config_key or name)
@@ -73,7 +76,7 @@ def resolve_settings(flags: dict[str, Any], given: set[str], config_path: Path |
                 return ([loaded.resolve(v) for v in value] if isinstance(value, list)
                         else loaded.resolve(value))
             return value
-        return flags.get(name) if flags.get(name) not in (None, []) else DEFAULTS.get(name)
+        return DEFAULTS.get(name) if unset(flags.get(name)) else flags[name]
 
     if not paths and loaded is not None and loaded.values.paths:
         paths = [str(loaded.resolve(p)) for p in loaded.values.paths]

@@ -186,8 +186,6 @@ _SETTING_OF = {"paths": "paths", "profile": "profile", "profile_file": "profile_
 
 def _settings(ctx: typer.Context, config: Path | None):
     """Flags typed by the user > config file > defaults."""
-    from click.core import ParameterSource
-
     from scanner.adoption import resolve_settings
 
     flags, given = {}, set()
@@ -196,7 +194,9 @@ def _settings(ctx: typer.Context, config: Path | None):
             continue
         value = ctx.params[param]
         flags[key] = value.value if isinstance(value, StrEnum) else value
-        if ctx.get_parameter_source(param) not in (ParameterSource.DEFAULT, None):
+        # Compared by name: typer vendors its own copy of click's ParameterSource enum.
+        source = ctx.get_parameter_source(param)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
             given.add(key)
     return resolve_settings(flags, given, config)
 
