@@ -15,7 +15,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from scanner import __version__
-from scanner.errors import KaicError, ReportError
+from scanner.errors import KaicError, PolicyError, ReportError
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -214,6 +214,8 @@ def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engi
     if profile_name == CNCF_ALIAS and profile_file is None:
         version = k8s_version or ((inventory.cluster or {}).get("version") or {}).get("gitVersion")
         profile_name = cncf_profile_for(version)
+    if profile_file is not None and not profile_file.is_file():
+        raise PolicyError(f"{profile_file}: no such profile file")
     profile = load_profile(str(profile_file) if profile_file is not None else profile_name)
     library = load_library(policy_dirs)
     waive = None
@@ -376,12 +378,17 @@ def validate_product_cmd(
 
 
 @policies_app.command("test")
-def policies_test() -> None:
+def policies_test(
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Also test this directory of "
+                                        "custom checks (repeatable).", show_default=False)
+    ] = None,
+) -> None:
     """Run every *_test.rego of the library through the embedded engine."""
     from scanner.policy_tests import run_policy_tests
 
     try:
-        results = run_policy_tests()
+        results = run_policy_tests(policy_dir)
     except KaicError as exc:
         fail(str(exc))
     failed = [r for r in results if not r.passed]

@@ -139,7 +139,12 @@ def parse_metadata(text: str, path: Path) -> CheckMetadata | None:
     try:
         raw: Any = yaml.safe_load("\n".join(body))
     except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}:{start + 2}: METADATA is not valid YAML: {exc}") from None
+        # One line, at the offending comment line (the block starts on the line after
+        # `# METADATA`), not PyYAML's multi-line report about "<unicode string>".
+        mark = getattr(exc, "problem_mark", None)
+        line = start + 2 + (mark.line if mark is not None else 0)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PolicyError(f"{path}:{line}: METADATA is not valid YAML: {problem}") from None
     if not isinstance(raw, dict) or "custom" not in raw:
         return None
     try:
@@ -182,7 +187,9 @@ def load_library(extra_dirs: list[Path] | None = None) -> PolicyLibrary:
             package_match = _PACKAGE.search(text)
             if package_match is None:
                 raise PolicyError(f"{path}: no package declaration")
-            key = f"{root.name}/{rel.as_posix()}"
+            # Extra (custom) directories keep the path the user gave, so that a Rego parse
+            # error, which names the module, points at the file they can open.
+            key = f"{root.name}/{rel.as_posix()}" if root == roots[0] else path.as_posix()
             if path.name.endswith("_test.rego"):
                 library.tests[key] = text
                 continue
