@@ -7,6 +7,7 @@ bad block fails at load time naming the file.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -117,6 +118,12 @@ def default_policy_dir() -> Path:
     beside = Path(__file__).resolve().parent.parent / "policies"
     if (beside / "lib").is_dir():
         return beside
+    # `kaic_policies` is data only (no __init__.py), i.e. a namespace package: its
+    # `resources.files()` is a MultiplexedPath whose str() is a repr, not a path. The spec's
+    # search locations are real directories.
+    spec = importlib.util.find_spec("kaic_policies")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
     return Path(str(resources.files("kaic_policies")))
 
 
