@@ -81,6 +81,14 @@ class ExceptionRule(BaseModel):
                     else str(v) for k, v in value.items()}
         return value
 
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        # pydantic would read a bare number as a Unix timestamp; an end date must be a date.
+        if value is not None and not isinstance(value, str | date):
+            raise ValueError("must be a date like \"2027-03-31\"")
+        return value
+
     @model_validator(mode="after")
     def _has_target(self) -> ExceptionRule:
         if not self.requirement and not self.check:

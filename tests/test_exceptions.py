@@ -270,6 +270,8 @@ def test_requirement_level_exception_accepts_a_missing_capability(tmp_path: Path
      r":2: exception 1: needs `requirement` or `check`"),
     ("exceptions:\n  - check: x\n    owner: me\n    justification: ok\n    expires: soon\n",
      r":5: exception 1: expires: Input should be a valid date"),
+    ("exceptions:\n  - check: x\n    owner: me\n    justification: ok\n    expires: 2027\n",
+     r':5: exception 1: expires: must be a date like "2027-03-31"'),
     ("exceptions:\n  - check: x\n    owner: '  '\n    justification: ok\n",
      r":3: exception 1: owner: must not be blank"),
     ("exceptions: {check: x}\n", r":1: `exceptions` must be a list"),
