@@ -257,7 +257,8 @@ class ObjectIndex:
 
 
 def _glob(value: str, pattern: str | None) -> bool:
-    return pattern is None or fnmatchcase(value, pattern)
+    return pattern is None or value == pattern or (
+        is_glob(pattern) and fnmatchcase(value, pattern))
 
 
 @dataclass
@@ -313,6 +314,10 @@ class WaiverSet:
     warnings: list[str] = field(default_factory=list)
     invalid: dict[tuple[Path, int], str] = field(default_factory=dict)
     inline_found: list[tuple[str, InlineWaiver]] = field(default_factory=list)
+    _by_check: dict[tuple[str, date], tuple[dict[str, list[ExceptionEntry]],
+                                             list[ExceptionEntry]]] = field(
+        default_factory=dict, repr=False)
+    _inline_of: dict[int, InlineWaiver | None] = field(default_factory=dict, repr=False)
     _index: ObjectIndex | None = field(default=None, repr=False)
     _index_of: int | None = field(default=None, repr=False)
 
@@ -326,6 +331,7 @@ class WaiverSet:
                                                                list[Finding]]:
         """Fix the check -> requirement mapping of this scan and return the waiver hook."""
         self.check_requirements = check_requirements
+        self._by_check.clear()
         self.known_checks = set(check_requirements)
         self.known_requirements = set(known_requirements).union(*check_requirements.values())
         today = self.today()
@@ -360,6 +366,7 @@ class WaiverSet:
         # problems, whether or not a finding hits them) once per scan.
         if self._index is None or self._index_of != id(inventory):
             self._index, self._index_of = ObjectIndex(inventory), id(inventory)
+            self._inline_of.clear()
             if self.inline:
                 self.inline_found = inline_waivers(inventory, self.today())
                 for who, waiver in self.inline_found:
@@ -376,7 +383,6 @@ class WaiverSet:
         """Mark the findings that an active exception or inline waiver covers as waived."""
         today = self.today()
         objects = self._objects(inventory)
-        active = [e for e in self.entries if not e.expired(today)]
         result = []
         for finding in findings:
             if finding.kind not in WAIVABLE or finding.waived:
@@ -384,8 +390,14 @@ class WaiverSet:
                 continue
             obj = objects.get(finding.ref) if finding.ref is not None else None
             detail, justification = self._inline(finding, obj, today)
-            for entry in active:
-                if self.matches(entry.rule, finding, obj):
+            by_namespace, any_namespace = self._candidates(finding.check_id, today)
+            candidates = any_namespace
+            if finding.ref is not None and finding.ref.namespace in by_namespace:
+                # Keep file order, so the first matching entry is the one reported.
+                candidates = sorted([*by_namespace[finding.ref.namespace], *any_namespace],
+                                    key=lambda e: (str(e.path), e.line))
+            for entry in candidates:
+                if self.matches_object(entry.rule, finding, obj):
                     key = (entry.path, entry.line)
                     self.usage[key] = self.usage.get(key, 0) + 1
                     if detail is None:
@@ -399,6 +411,32 @@ class WaiverSet:
                     "waived": True, "waiver": justification, "waiver_detail": detail})
             result.append(finding)
         return result
+
+    def _candidates(self, check_id: str, today: date
+                    ) -> tuple[dict[str, list[ExceptionEntry]], list[ExceptionEntry]]:
+        """Active entries whose check/requirement selectors admit `check_id`, split into those
+        with an exact namespace (by namespace) and the rest. Cached, so the per-finding work is
+        only the object selectors of a few entries, even with hundreds of exceptions."""
+        key = (check_id, today)
+        cached = self._by_check.get(key)
+        if cached is None:
+            requirements = self.check_requirements.get(check_id, ())
+            by_namespace: dict[str, list[ExceptionEntry]] = {}
+            any_namespace: list[ExceptionEntry] = []
+            for e in self.entries:
+                rule = e.rule
+                if e.expired(today) or (rule.check and not fnmatchcase(check_id, rule.check)):
+                    continue
+                if rule.requirement and not any(
+                    fnmatchcase(r, rule.requirement) for r in requirements
+                ):
+                    continue
+                if rule.namespace is not None and not is_glob(rule.namespace):
+                    by_namespace.setdefault(rule.namespace, []).append(e)
+                else:
+                    any_namespace.append(e)
+            cached = self._by_check[key] = (by_namespace, any_namespace)
+        return cached
 
     def finish(self, report: ScanReport) -> ScanReport:
         """After the scan: accept missing capabilities that a requirement-level exception
@@ -433,7 +471,9 @@ class WaiverSet:
                 today: date) -> tuple[WaiverDetail | None, str | None]:
         if not self.inline or obj is None or finding.ref is None:
             return None, None
-        waiver = parse_inline(merged_meta(obj, "annotations"), today)
+        if id(obj) not in self._inline_of:
+            self._inline_of[id(obj)] = parse_inline(merged_meta(obj, "annotations"), today)
+        waiver = self._inline_of[id(obj)]
         if waiver is None:
             return None, None
         who = finding.ref.display()
@@ -455,6 +495,12 @@ class WaiverSet:
             for r in self.check_requirements.get(finding.check_id, ())
         ):
             return False
+        return self.matches_object(rule, finding, obj)
+
+    @staticmethod
+    def matches_object(rule: ExceptionRule, finding: Finding,
+                       obj: dict[str, Any] | None) -> bool:
+        """True when the object selectors of `rule` (kind, namespace, name, labels) match."""
         if not rule.selects_objects:
             return True
         ref = finding.ref
@@ -465,7 +511,7 @@ class WaiverSet:
             return False
         if rule.labels:
             labels = merged_meta(obj, "labels") if obj is not None else {}
-            return all(k in labels and fnmatchcase(labels[k], v) for k, v in rule.labels.items())
+            return all(k in labels and _glob(labels[k], v) for k, v in rule.labels.items())
         return True
 
 

@@ -32,8 +32,14 @@ class LineList(list):  # type: ignore[type-arg]
     item_lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings are LineDicts; dates stay strings (the models parse them)."""
+try:
+    _Base: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Base = yaml.SafeLoader
+
+
+class _LineLoader(_Base):  # type: ignore[misc,valid-type]
+    """Safe loader whose mappings are LineDicts; dates stay strings (the models parse them)."""
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:

@@ -387,3 +387,23 @@ def test_lenient_parse_keeps_valid_entries(tmp_path: Path) -> None:
     assert [e.rule.check for e in parsed.entries] == ["a"]
     assert [str(i) for i in parsed.invalid] == [
         f"{tmp_path / 'e.yaml'}:5: exception 2: justification: Field required"]
+
+
+def test_first_matching_entry_in_file_order_is_reported_and_all_are_counted(
+        tmp_path: Path, acme_library) -> None:
+    report, waivers = scan_with(tmp_path, acme_library, """\
+        exceptions:
+          - check: "acme-*"
+            name: trainer
+            justification: first in the file
+            owner: a
+          - check: acme-approved-registry
+            namespace: ml
+            justification: second, exact namespace
+            owner: b
+        """)
+    trainer = next(f for r in report.requirements for f in r.findings
+                   if f.waived and f.ref.name == "trainer")
+    assert trainer.waiver == "first in the file"
+    path = tmp_path / ".kaic-exceptions.yaml"
+    assert waivers.usage == {(path, 2): 1, (path, 6): 1}
