@@ -108,8 +108,9 @@ def scan(
     engine: Annotated[str, typer.Option("--engine", help="Rego engine.")] = "regorus",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stdout.")] = False,
     config: Annotated[
-        Path | None, typer.Option("--config", help="Config file (default: kaic.yaml or "
-                                  "[tool.kaic] in pyproject.toml, in the scanned root or cwd).")
+        Path | None, typer.Option("--config", help="Config file (default: kaic.yaml, or the "
+                                  "tool.kaic table of pyproject.toml, in the scanned root or "
+                                  "cwd).")
     ] = None,
     exceptions: Annotated[
         Path | None, typer.Option("--exceptions", help="Exceptions file (default: "
@@ -124,7 +125,8 @@ def scan(
     ] = None,
     policy_dir: Annotated[
         list[Path] | None, typer.Option("--policy-dir", help="Extra policy directory with "
-                                        "custom checks (repeatable).", show_default=False)
+                                        "custom checks (repeatable).", show_default=False,
+                                        metavar="DIR")
     ] = None,
     profile_file: Annotated[
         Path | None, typer.Option("--profile-file", help="A team profile file (replaces "
