@@ -248,8 +248,7 @@ def scan(
 
 
 def failing_requirements(report: ScanReport, fail_on: str) -> list[RequirementResult]:
-    """Requirements that fail the gate: status No (unless an exception accepts the missing
-    capability), or active (non-waived) violations, at or above the `fail_on` level (`must`,
-    `should`, `never`)."""
+    """Requirements that fail the gate: status No, or active (non-waived) violations, at or
+    above the `fail_on` level (`must`, `should`, `never`)."""
     levels = {"must": {Level.MUST}, "should": {Level.MUST, Level.SHOULD}, "never": set()}[fail_on]
     return [r for r in report.requirements if r.level in levels and r.fails()]
