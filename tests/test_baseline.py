@@ -8,6 +8,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scanner.baseline import baseline_document, load_baseline
 from scanner.errors import InputError
@@ -154,3 +156,37 @@ def test_bad_baselines_are_clear_errors(cli, tmp_path: Path, text: str, message:
     result = invoke(cli, "scan", str(app), "--baseline", str(path))
     assert result.exit_code == 2 and result.stderr.startswith("kaic: error: ")
     assert invoke(cli, "scan", str(app), "--baseline", str(tmp_path / "nope.json")).exit_code == 2
+
+
+_LIB: list = []
+
+
+def _acme_scan(path: Path):
+    from scanner.evaluate import prepare_engine, scan
+    from scanner.policies import load_library
+    from scanner.profiles import load_profile
+    from scanner.sources import load_inventory
+
+    if not _LIB:
+        _LIB.append(load_library([CUSTOM]))
+    library = _LIB[0]
+    return scan(load_inventory([str(path)]), library, load_profile(str(ACME)),
+                engine=prepare_engine(library))
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(order=st.permutations(range(4)), padding=st.lists(
+    st.sampled_from(["", "# comment", "#", "   "]), max_size=6),
+    replicas=st.integers(min_value=0, max_value=9))
+def test_fingerprints_are_invariant_under_layout(tmp_path: Path, order, padding,
+                                                 replicas: int) -> None:
+    docs = [("a", "docker.io/a:1"), ("b", "docker.io/b:1"), ("c", "registry.acme.example/c:1"),
+            ("d", "quay.io/d:2")]
+    path = tmp_path / "app.yaml"
+    path.write_text(bundle(*docs))
+    expected = {f.fingerprint for r in _acme_scan(path).requirements for f in r.findings}
+    shuffled = "\n".join(padding) + "\n" + bundle(*(docs[i] for i in order))
+    path.write_text(shuffled.replace("replicas: 1", f"replicas: {replicas}"))
+    actual = {f.fingerprint for r in _acme_scan(path).requirements for f in r.findings}
+    assert actual == expected
