@@ -3,6 +3,7 @@ baselines the rest, and from then on CI fails only on new problems."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -68,3 +69,34 @@ def test_waive_baseline_then_fail_only_on_new_problems(cli, tmp_path: Path,
         """))
     new = invoke(cli, "scan")
     assert new.exit_code == 1 and "fail new at --fail-on should: ACME-2" in new.stderr
+
+
+def test_real_bundle_waived_by_both_catalogues_ids_then_baselined(cli, tmp_path: Path) -> None:
+    """The bundled checks on the example bundle: a whitepaper id and a CNCF id both select
+    findings, and what remains is baselined."""
+    deploy = tmp_path / "deploy"
+    shutil.copytree(FIXTURES / "examples" / "bad-bundle", deploy)
+    (deploy / ".kaic-exceptions.yaml").write_text(textwrap.dedent("""\
+        exceptions:
+          - requirement: SEC-5.1
+            kind: Deployment
+            justification: egress policies land with the mesh rollout (NET-88)
+            owner: platform-team
+            expires: "2999-03-31"
+          - requirement: workload_sandboxing
+            name: research-agent
+            justification: gVisor node pool arrives in Q2 (PLAT-42)
+            owner: agents-team
+        """))
+    baseline = tmp_path / "baseline.json"
+    assert invoke(cli, "scan", str(deploy), "-q", "--write-baseline", str(baseline)
+                  ).exit_code == 1  # NET-3.1 still fails before the baseline
+    result = invoke(cli, "scan", str(deploy), "-F", "json", "--baseline", str(baseline))
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    waived = {(f["check_id"], f["ref"]["name"]) for r in report["requirements"]
+              for f in r["findings"] if f["waived"]}
+    assert waived == {("egress-control", "vllm"), ("egress-control", "research-agent"),
+                      ("sandbox-runtime", "research-agent")}
+    audit = invoke(cli, "exceptions", "audit", str(deploy))
+    assert audit.exit_code == 0 and "2 used, 0 unused" in audit.stdout
