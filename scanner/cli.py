@@ -171,7 +171,7 @@ def scan(
     for warning in report.warnings:
         typer.echo(f"kaic: warning: {warning}", err=True)
     failing = gate(report, settings.fail_on, known)
-    if failing and not quiet:
+    if failing:  # one stderr line, even with --quiet: it explains exit code 1
         ids = ", ".join(r.id for r in failing)
         new = " new" if known is not None else ""
         typer.echo(f"kaic: {len(failing)} requirement(s) fail{new} at --fail-on "
