@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,22 +126,75 @@ def _match_document(docs: list[tuple[int, Any]], obj: dict[str, Any]) -> tuple[i
     return (docs[0][0] if docs else 0), False
 
 
-class _ApproximateLocator(YamlLocator):
-    """A YamlLocator whose every answer is approximate (the document could not be identified
-    for sure, so only the file is certain)."""
+def _kustomization_file(directory: Path) -> Path | None:
+    return next((directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()), None)
+
+
+def patch_files(directory: Path) -> list[Path]:
+    """Strategic-merge patch files of a kustomization and of the local kustomizations it
+    builds on, outermost first (an overlay's patch is applied after its base's)."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+
+    def visit(d: Path, depth: int) -> None:
+        d = d.resolve()
+        file = _kustomization_file(d)
+        if file is None or d in seen or depth > 20:
+            return
+        seen.add(d)
+        try:
+            spec = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return
+        if not isinstance(spec, dict):
+            return
+        found.extend(d / e["path"] for e in spec.get("patches") or []
+                     if isinstance(e, dict) and isinstance(e.get("path"), str))
+        found.extend(d / e for e in spec.get("patchesStrategicMerge") or []
+                     if isinstance(e, str) and "\n" not in e)  # inline patches have no file
+        for entry in [*(spec.get("resources") or []), *(spec.get("components") or [])]:
+            if isinstance(entry, str) and "://" not in entry and (d / entry).is_dir():
+                visit(d / entry, depth + 1)
+
+    visit(directory, 0)
+    return found
+
+
+@dataclass(frozen=True)
+class KustomizeLocator:
+    """Fields in the object's source file; a field that a patch sets is located in the patch
+    (origin key: source file, document, None, ((patch file, document), ...))."""
+
+    files: YamlLocator
+    approximate: bool = False
 
     def locate(self, origin: Origin, field_path: str | None) -> SourceLocation:
-        """As YamlLocator, flagged approximate."""
-        return super().locate(origin, field_path).model_copy(update={"approximate": True})
+        """The patch line when a patch of this object has the field, else the source's."""
+        file, index, item, patches = origin.key
+        if field_path:
+            for patch, patch_index in patches:
+                patch_origin = Origin(display_uri(Path(patch), Path(patch)), self.files,
+                                      (patch, patch_index, None))
+                location = self.files.locate(patch_origin, field_path)
+                if not location.approximate:
+                    uri = display_uri(Path(patch), Path(patch).parent)
+                    return location.model_copy(update={"uri": uri})
+        location = self.files.locate(Origin(origin.uri, self.files, (file, index, item)),
+                                     field_path)
+        if self.approximate:
+            location = location.model_copy(update={"approximate": True})
+        return location
 
 
 class KustomizeSource:
     """Builds one kustomization directory into an Inventory."""
 
     def __init__(self) -> None:
-        self.locator = YamlLocator()
-        self.approximate = _ApproximateLocator()
+        files = YamlLocator()
+        self.locator = KustomizeLocator(files)
+        self.approximate = KustomizeLocator(files, approximate=True)
         self._files: dict[Path, list[tuple[int, Any]]] = {}
+        self._patches: list[Path] = []
 
     def load(self, arg: str) -> Inventory:
         """Build `arg` and collect its objects with the files they came from."""
@@ -150,6 +204,7 @@ class KustomizeSource:
         if not is_kustomization_dir(directory):
             raise InputError(f"{arg}: not a Kustomize directory (no kustomization.yaml)")
         text, base = build(directory)
+        self._patches = patch_files(directory)
         inventory = Inventory(mode="manifests", roots=[arg])
         for index, doc in load_documents(text, f"{arg} (kustomize build)"):
             if doc is None:
@@ -177,7 +232,13 @@ class KustomizeSource:
             return Origin(uri, FixedLocator())
         docs = self._documents(file)
         index, sure = _match_document(docs, obj)
-        return Origin(uri, self.locator if sure else self.approximate, (str(file), index, None))
+        patches = []
+        for patch in self._patches:
+            patch_index, matched = _match_document(self._documents(patch), obj)
+            if matched:
+                patches.append((str(patch), patch_index))
+        return Origin(uri, self.locator if sure else self.approximate,
+                      (str(file), index, None, tuple(patches)))
 
     def _documents(self, file: Path) -> list[tuple[int, Any]]:
         if file not in self._files:
