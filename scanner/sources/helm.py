@@ -373,6 +373,7 @@ class HelmSource:
             text = re.sub(rf"((?:{prefixes})/[^\s:()\"]+)((?::\d+)*)", to_uri, text, count=1)
         text = re.sub(r"^parse error at \((.+?)\): ", r"\1: template parse error: ", text)
         text = re.sub(r"^execution error at \((.+?)\): ", r"\1: ", text)
+        text = re.sub(r"^(\S+?:\d+(?::\d+)?); ", r"\1: ", text)
         return text if ":" in text.split(" ")[0] else f"{label}: helm render failed: {text}"
 
     def _template(self, key: str, tree: ChartTree, root: Path, archive: Path | None,

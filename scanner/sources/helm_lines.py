@@ -81,19 +81,15 @@ def markable_lines(text: str) -> list[bool]:
             i += 1
             continue
         # Inside an action: skip strings, raw strings and comments, find the closing `}}`.
-        if ch == '"':
+        start = i
+        if ch == '"' or ch == "'":
             i += 1
-            while i < n and text[i] != '"':
+            while i < n and text[i] != ch and text[i] != "\n":
                 i += 2 if text[i] == "\\" else 1
             i += 1
         elif ch == "`":
             end = text.find("`", i + 1)
             i = n if end < 0 else end + 1
-        elif ch == "'":
-            i += 1
-            while i < n and text[i] != "'":
-                i += 2 if text[i] == "\\" else 1
-            i += 1
         elif text.startswith("/*", i):
             end = text.find("*/", i + 2)
             i = n if end < 0 else end + 2
@@ -108,11 +104,15 @@ def markable_lines(text: str) -> list[bool]:
             in_action = False
             i += 2
             last_action_end = i
+            continue
         else:
-            if ch == "\n":
-                result.append(False)  # this line ends inside an action
-                line_start = i + 1
             i += 1
+        # Lines that end inside an action (or inside a string or comment in it).
+        i = min(i, n)
+        for offset in range(start, i):
+            if text[offset] == "\n":
+                result.append(False)
+                line_start = offset + 1
     if line_start < n or not result:
         line = text[line_start:]
         tail = text[last_action_end:] if last_action_end >= line_start else None
