@@ -270,3 +270,19 @@ def test_help_does_not_load_the_helm_engine() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_charts_inside_a_manifests_directory_are_rendered_not_parsed(tmp_path: Path) -> None:
+    # Templates are not YAML: read as manifests they would be a parse error.
+    import shutil
+
+    shutil.copytree(FIXTURES / "helm" / "agent-platform" / "charts" / "gateway",
+                    tmp_path / "deploy" / "gateway")
+    (tmp_path / "deploy" / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\n"
+                                                 "metadata:\n  name: ai\n")
+    inventory = load_inventory([str(tmp_path / "deploy")])
+    assert sorted(o["kind"] for o in inventory.objects) == ["Namespace", "Service"]
+    assert inventory.roots == [str(tmp_path / "deploy")]
+    service = inventory.origins[[o["kind"] for o in inventory.objects].index("Service")]
+    assert service.locate("spec.type").line == 6
+    assert service.locate("spec.type").uri == "gateway/templates/service.yaml"

@@ -27,23 +27,53 @@ def detect_source(arg: str) -> str:
     return "manifests"
 
 
+def nested_charts(arg: str) -> list[str]:
+    """Helm charts inside a manifests directory (the manifest walk skips them), outermost only;
+    hidden directories are skipped and symlinks not followed, as in the manifest walk."""
+    import os
+
+    root = Path(arg)
+    if arg == "-" or not root.is_dir():
+        return []
+    found = []
+    for dirpath, dirnames, _ in os.walk(root, followlinks=False):
+        keep = []
+        for d in sorted(dirnames):
+            if d.startswith("."):
+                continue
+            if os.path.isfile(os.path.join(dirpath, d, "Chart.yaml")):
+                found.append(os.path.join(dirpath, d))
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+    return found
+
+
 def load_inventory(paths: list[str], *, source: str | None = None, helm=None) -> Inventory:
     """Read every PATH argument into one Inventory. Each path is auto-detected (see
     `detect_source`) unless `source` forces one; `helm` (a HelmOptions) says how to render
-    charts."""
+    charts, including the charts found inside a manifests directory."""
     from scanner.sources.helm import HelmOptions
 
     helm = helm or HelmOptions()
     if source is not None and source not in SOURCE_KINDS:
         raise InputError(f"unknown --source {source!r}; choose from {', '.join(SOURCE_KINDS)}")
     kinds = [source or detect_source(arg) for arg in paths]
-    if helm.sets_values and "helm" not in kinds:
+    charts_inside = {arg: nested_charts(arg) for arg, kind in zip(paths, kinds, strict=True)
+                     if kind == "manifests"}
+    if helm.sets_values and "helm" not in kinds and not any(charts_inside.values()):
         raise InputError("--values/--set/--set-string apply to Helm charts, and no PATH is a "
                          "chart (a directory with Chart.yaml, or a .tgz)")
     inventory = Inventory(mode="manifests")
     for arg, kind in zip(paths, kinds, strict=True):
         if kind == "manifests":
             inventory.extend(ManifestSource().load([arg]))
+            for chart in charts_inside[arg]:
+                from scanner.sources.helm import HelmSource
+
+                rendered = HelmSource(helm).load(chart, display_root=Path(arg))
+                rendered.roots = []  # the root the user gave is `arg`
+                inventory.extend(rendered)
         elif kind == "helm":
             from scanner.sources.helm import HelmSource
 

@@ -258,8 +258,9 @@ class HelmSource:
         self.locator = HelmLocator()
         self.crd_locator = YamlLocator()
 
-    def load(self, arg: str) -> Inventory:
-        """Render the chart at `arg` (directory or .tgz) and collect its objects."""
+    def load(self, arg: str, display_root: Path | None = None) -> Inventory:
+        """Render the chart at `arg` (directory or .tgz) and collect its objects. URIs are
+        relative to the working directory, else to `display_root` (default: the chart)."""
         helm = _helm()
         path = Path(arg)
         if not path.exists():
@@ -285,8 +286,9 @@ class HelmSource:
                     marked, _ = self._render(helm, marked_dir, values, arg, tree)
                 except InputError:
                     marked = None  # line mapping degrades to approximate; scanning does not
-        self._collect(inventory, rendered, marked or {}, tree, path, archive)
-        self._collect_crds(inventory, crds, tree, path, archive)
+        root = display_root or path
+        self._collect(inventory, rendered, marked or {}, tree, root, archive)
+        self._collect_crds(inventory, crds, tree, root, archive)
         return inventory
 
     def _workspace(self, helm: Any, path: Path, scratch: Path) -> tuple[Path, ChartTree,

@@ -48,7 +48,9 @@ def iter_manifest_files(root: Path) -> Iterator[Path]:
         yield root
         return
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        # Helm chart directories hold templates, not manifests: sources/__init__ renders them.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and not os.path.isfile(os.path.join(dirpath, d, "Chart.yaml")))
         for name in sorted(filenames):
             if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
                 yield Path(dirpath) / name
