@@ -286,3 +286,25 @@ def test_charts_inside_a_manifests_directory_are_rendered_not_parsed(tmp_path: P
     service = inventory.origins[[o["kind"] for o in inventory.objects].index("Service")]
     assert service.locate("spec.type").line == 6
     assert service.locate("spec.type").uri == "gateway/templates/service.yaml"
+
+
+def test_markers_keep_the_structure_of_helm_create_scaffold(tmp_path: Path) -> None:
+    """`helm create`'s chart is what most charts grow from: with every option on, every rendered
+    document keeps its structure when marked, so every field gets an exact line."""
+    import helm_python
+
+    helm_python.Chart.create("scaffold", str(tmp_path)).close()
+    from scanner.sources.helm import HelmSource
+
+    source = HelmSource(HelmOptions(set_values=(
+        "ingress.enabled=true", "autoscaling.enabled=true", "httpRoute.enabled=true",
+        "serviceAccount.create=true", "podAnnotations.a=b", "nodeSelector.gpu=yes",
+        "tolerations[0].key=gpu", "resources.limits.cpu=1")))
+    inventory = source.load(str(tmp_path / "scaffold"))
+    assert len(inventory.objects) >= 6
+    for obj, origin in zip(inventory.objects, inventory.origins, strict=True):
+        tpl = source.locator.templates[origin.key[0]]
+        assert tpl.marked is not None
+        _, same = tpl.marked.document(origin.key[1], tpl.documents[origin.key[1]])
+        assert same, (obj["kind"], tpl.key)
+        assert not origin.locate("metadata.name").approximate

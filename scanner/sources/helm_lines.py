@@ -162,34 +162,60 @@ def _next_markers(text: str) -> list[int | None]:
     return out
 
 
+def same_shape(node: yaml.Node, value: Any) -> bool:
+    """Whether a marked document node has the structure of the scanned value: the same keys,
+    the same list lengths, the same strings once markers are stripped. Non-string scalars are
+    not compared (their text and their value differ in form, and they cannot move lines)."""
+    if isinstance(node, yaml.MappingNode):
+        if not isinstance(value, dict) or len(node.value) != len(value):
+            return False
+        by_text = {str(k): v for k, v in value.items()}
+        for key_node, value_node in node.value:
+            key = MARKER_RE.sub("", str(key_node.value))
+            if key not in by_text or not same_shape(value_node, by_text[key]):
+                return False
+        return True
+    if isinstance(node, yaml.SequenceNode):
+        return (isinstance(value, list) and len(node.value) == len(value)
+                and all(same_shape(n, v) for n, v in zip(node.value, value, strict=True)))
+    if isinstance(value, dict | list):
+        return False
+    return not isinstance(value, str) or MARKER_RE.sub("", node.value) == value
+
+
 @dataclass
 class MarkedTemplate:
     """The marked render of one template, parsed lazily: documents as nodes, line map."""
 
     text: str
     _nodes: list[yaml.Node | None] | None = None
-    _values: list[Any] | None = None
     _lines: list[int | None] | None = None
+    _same: dict[int, bool] = field(default_factory=dict)
 
     def _parse(self) -> None:
         if self._nodes is not None:
             return
         try:
+            # Composed (by libyaml when present), never constructed: only lines are needed.
             self._nodes = list(yaml.compose_all(self.text, Loader=ManifestLoader))
-            self._values = [strip_markers(v)
-                            for v in yaml.load_all(self.text, Loader=ManifestLoader)]
         except (yaml.YAMLError, RecursionError):
-            self._nodes, self._values = [], []
+            self._nodes = []
         self._lines = _next_markers(self.text)
 
     def document(self, index: int, expected: Any) -> tuple[yaml.Node | None, bool]:
         """The node of document `index`, and whether it has the structure of `expected`
         (the scanned document): only then can its field lines be trusted."""
         self._parse()
-        assert self._nodes is not None and self._values is not None
+        assert self._nodes is not None
         if index >= len(self._nodes) or self._nodes[index] is None:
             return None, False
-        return self._nodes[index], self._values[index] == expected
+        node = self._nodes[index]
+        if index not in self._same:
+            try:
+                self._same[index] = same_shape(node, expected)
+            except RecursionError:
+                self._same[index] = False
+        return node, self._same[index]
 
     def template_line(self, rendered_line: int) -> int | None:
         """Template line (1-based) of a rendered line (1-based)."""
