@@ -64,3 +64,15 @@ def test_rendered_lines_without_marker_belong_to_the_next_marker() -> None:
     marked = MarkedTemplate(f"labels:{marker(5)}\n  a: 1\n  b: 2{marker(6)}\nkind: X{marker(7)}")
     assert [marked.template_line(n) for n in (1, 2, 3, 4)] == [5, 6, 6, 7]
     assert marked.template_line(99) is None
+
+
+def test_same_shape_ignores_markers_but_not_structure() -> None:
+    import yaml
+
+    from scanner.sources.helm_lines import same_shape
+
+    node = yaml.compose(f"a: x{marker(1)}\nb:{marker(2)}\n  - 1{marker(3)}\n")
+    assert same_shape(node, {"a": "x", "b": [1]})
+    assert not same_shape(node, {"a": "x", "b": [1, 2]})
+    assert not same_shape(node, {"a": "y", "b": [1]})
+    assert not same_shape(node, {"a": "x", "c": [1]})
