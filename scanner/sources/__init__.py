@@ -59,6 +59,8 @@ def load_inventory(paths: list[str], *, source: str | None = None, helm=None) ->
     if source is not None and source not in SOURCE_KINDS:
         raise InputError(f"unknown --source {source!r}; choose from {', '.join(SOURCE_KINDS)}")
     kinds = [source or detect_source(arg) for arg in paths]
+    if "-" in paths and kinds[paths.index("-")] != "manifests":
+        raise InputError(f"--source {source} reads a directory or archive, not stdin ('-')")
     charts_inside = {arg: nested_charts(arg) for arg, kind in zip(paths, kinds, strict=True)
                      if kind == "manifests"}
     if helm.sets_values and "helm" not in kinds and not any(charts_inside.values()):
