@@ -69,7 +69,12 @@ def load_inventory(paths: list[str], *, source: str | None = None, helm=None) ->
     inventory = Inventory(mode="manifests")
     for arg, kind in zip(paths, kinds, strict=True):
         if kind == "manifests":
-            inventory.extend(ManifestSource().load([arg]))
+            manifests = ManifestSource().load([arg])
+            if charts_inside[arg]:
+                # The manifest walk notes nested charts as skipped; here they are rendered.
+                manifests.skipped = [s for s in manifests.skipped
+                                     if not s.reason.startswith("Helm chart inside")]
+            inventory.extend(manifests)
             for chart in charts_inside[arg]:
                 from scanner.sources.helm import HelmSource
 
