@@ -118,3 +118,19 @@ def test_no_kubectl_names_the_fix(tmp_path: Path) -> None:
                          cwd=ROOT, env={"PATH": str(tmp_path)}, check=True)
     assert "pip install 'kaic[kustomize]'" in out.stdout
     assert "kubectl on PATH" in out.stdout
+
+
+def test_scan_of_an_overlay_reports_on_the_files_authors_edit(overlay, library) -> None:
+    from scanner.evaluate import prepare_engine, scan
+    from scanner.profiles import load_profile
+
+    report = scan(overlay, library, load_profile("whitepaper-0.9"),
+                  engine=prepare_engine(library))
+    where = {(f.check_id, f.location.uri, f.location.line)
+             for r in report.requirements for f in r.findings
+             if f.kind.value == "deny" and f.location is not None}
+    expose = f"{OVERLAY}/expose.yaml"
+    assert ("gateway-api", expose, line_of(expose, "type: LoadBalancer")) in where
+    agent = f"{OVERLAY}/agent.yaml"
+    assert ("image-signatures", agent, line_of(agent, "image:")) in where
+    assert ("sandbox-runtime", agent, line_of(agent, "    spec:")) in where
