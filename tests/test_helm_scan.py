@@ -130,3 +130,14 @@ def test_cli_sarif_for_a_chart_with_values(cli, tmp_path: Path, sarif_schema) ->
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in document["runs"][0]["results"]}
     assert any(u.startswith("fixtures/helm/agent-platform/templates/") for u in uris), uris
+
+
+def test_cli_source_override_and_include_tests(cli, tmp_path: Path) -> None:
+    # Forced to manifests, a chart's templates are read as YAML: an input error, exit 2.
+    forced = invoke(cli, "scan", PLANTED, "--source", "manifests", "-q")
+    assert forced.exit_code == 2 and "invalid YAML" in forced.stderr
+    out = tmp_path / "with-tests.json"
+    result = invoke(cli, "scan", "fixtures/helm/agent-platform", "--include-tests",
+                    "-F", "json", "-o", str(out))
+    assert result.exit_code in (0, 1), result.stderr
+    assert json.loads(out.read_text())["summary"]["objects"] == 9  # 8 + the test Pod
