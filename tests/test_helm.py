@@ -308,3 +308,19 @@ def test_markers_keep_the_structure_of_helm_create_scaffold(tmp_path: Path) -> N
         _, same = tpl.marked.document(origin.key[1], tpl.documents[origin.key[1]])
         assert same, (obj["kind"], tpl.key)
         assert not origin.locate("metadata.name").approximate
+
+
+def test_a_document_broken_by_markers_does_not_cost_the_others_their_lines(
+        tmp_path: Path) -> None:
+    # A plain scalar continued on the next line cannot take a comment: that document falls
+    # back, the next one in the same template keeps exact lines.
+    chart = write_chart(tmp_path, {"two.yaml": (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"
+        "  annotations:\n    note: a plain scalar\n      continued here\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  k: v\n")})
+    inventory = load_inventory([str(chart)])
+    first, second = inventory.origins
+    assert inventory.objects[0]["metadata"]["annotations"]["note"] == (
+        "a plain scalar continued here")
+    assert first.locate("metadata.name").approximate
+    assert (second.locate("data.k").line, second.locate("data.k").approximate) == (14, False)

@@ -162,6 +162,29 @@ def _next_markers(text: str) -> list[int | None]:
     return out
 
 
+_DOC_START = re.compile(r"^---(?:[ \t]|$)")
+
+
+def _compose_each(text: str) -> list[yaml.Node | None]:
+    """Documents composed one by one, when a marker broke one of them (e.g. a plain scalar
+    continued on the next line): the others keep exact lines, the broken one is None. Each
+    chunk is preceded by blank lines so that its marks are lines of the whole text."""
+    lines = text.split("\n")
+    starts = [i for i, line in enumerate(lines) if _DOC_START.match(line)]
+    chunks = list(zip([0, *starts], [*starts, len(lines)], strict=True))
+    head = lines[:chunks[0][1]]
+    if not any(ln.strip() and not ln.lstrip().startswith("#") for ln in head):
+        chunks = chunks[1:]  # only comments before the first `---`: not a document
+    nodes: list[yaml.Node | None] = []
+    for start, end in chunks:
+        try:
+            nodes.append(yaml.compose("\n" * start + "\n".join(lines[start:end]),
+                                      Loader=ManifestLoader))
+        except (yaml.YAMLError, RecursionError):
+            nodes.append(None)
+    return nodes
+
+
 def same_shape(node: yaml.Node, value: Any) -> bool:
     """Whether a marked document node has the structure of the scanned value: the same keys,
     the same list lengths, the same strings once markers are stripped. Non-string scalars are
@@ -199,7 +222,7 @@ class MarkedTemplate:
             # Composed (by libyaml when present), never constructed: only lines are needed.
             self._nodes = list(yaml.compose_all(self.text, Loader=ManifestLoader))
         except (yaml.YAMLError, RecursionError):
-            self._nodes = []
+            self._nodes = _compose_each(self.text)
         self._lines = _next_markers(self.text)
 
     def document(self, index: int, expected: Any) -> tuple[yaml.Node | None, bool]:
