@@ -182,7 +182,11 @@ def _dependencies(meta: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _copy_chart(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".git"), dirs_exist_ok=False)
+    """Copy a chart into the scratch workspace (kaic never writes into the user's chart)."""
+    try:
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".git"), dirs_exist_ok=False)
+    except (OSError, shutil.Error) as exc:
+        raise InputError(f"{src}: cannot read chart: {exc}".splitlines()[0]) from None
 
 
 def prepare_workspace(original: Path, work: Path, prefix: str, tree: ChartTree,
@@ -235,14 +239,20 @@ def _check_dependencies(helm: Any, work: Path, label: str) -> None:
         )
 
 
+def _is_template(rel: tuple[str, ...]) -> bool:
+    """`templates/...` of the chart or of a subchart (`charts/<name>/templates/...`)."""
+    while len(rel) > 2 and rel[0] == "charts":
+        rel = rel[2:]
+    return len(rel) > 1 and rel[0] == "templates"
+
+
 def _mark_templates(tree_root: Path) -> None:
     """Append line markers to every YAML template of the chart and its unpacked subcharts;
     helpers (`_*.tpl`) stay as they are."""
     for path in tree_root.rglob("*"):
         if not path.is_file() or path.suffix not in (".yaml", ".yml"):
             continue
-        rel = path.relative_to(tree_root).parts
-        if "templates" not in rel or path.name.startswith("_"):
+        if not _is_template(path.relative_to(tree_root).parts) or path.name.startswith("_"):
             continue
         try:
             path.write_text(inject_markers(path.read_text(encoding="utf-8")), encoding="utf-8")
@@ -296,10 +306,7 @@ class HelmSource:
         tree = ChartTree()
         if path.is_dir():
             work = scratch / "chart"
-            try:
-                _copy_chart(path, work)
-            except (OSError, shutil.Error) as exc:
-                raise InputError(f"{path}: cannot read chart: {exc}") from None
+            _copy_chart(path, work)
             name = str(_chart_yaml(path).get("name") or path.name)
             prepare_workspace(path.resolve(), work, name, tree)
             _check_dependencies(helm, work, str(path))
