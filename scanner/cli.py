@@ -10,12 +10,15 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from scanner import __version__
 from scanner.errors import KaicError, ReportError
+
+if TYPE_CHECKING:
+    from scanner.sources.helm import HelmOptions
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -190,7 +193,7 @@ def scan(
 
 
 def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str, *,
-              source: str | None = None, helm=None):
+              source: str | None = None, helm: HelmOptions | None = None):
     from scanner.evaluate import prepare_engine
     from scanner.evaluate import scan as run
     from scanner.policies import load_library

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scanner.errors import InputError
 from scanner.inventory import Inventory
 from scanner.sources.manifests import ManifestSource
+
+if TYPE_CHECKING:
+    from scanner.sources.helm import HelmOptions
 
 SOURCE_KINDS = ("helm", "kustomize", "manifests")
 
@@ -49,7 +53,8 @@ def nested_charts(arg: str) -> list[str]:
     return found
 
 
-def load_inventory(paths: list[str], *, source: str | None = None, helm=None) -> Inventory:
+def load_inventory(paths: list[str], *, source: str | None = None,
+                   helm: HelmOptions | None = None) -> Inventory:
     """Read every PATH argument into one Inventory. Each path is auto-detected (see
     `detect_source`) unless `source` forces one; `helm` (a HelmOptions) says how to render
     charts, including the charts found inside a manifests directory."""
