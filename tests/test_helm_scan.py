@@ -141,3 +141,11 @@ def test_cli_source_override_and_include_tests(cli, tmp_path: Path) -> None:
                     "-F", "json", "-o", str(out))
     assert result.exit_code in (0, 1), result.stderr
     assert json.loads(out.read_text())["summary"]["objects"] == 9  # 8 + the test Pod
+
+
+def test_kube_version_picks_the_cncf_profile(cli, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    result = invoke(cli, "scan", PLANTED, "--kube-version", "v1.34.1", "--profile", "cncf",
+                    "-F", "json", "-o", str(out))
+    assert result.exit_code in (0, 1), result.stderr
+    assert json.loads(out.read_text())["profile"] == "cncf-1.34"

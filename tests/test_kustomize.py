@@ -71,9 +71,9 @@ def test_findings_point_at_the_file_each_object_came_from(overlay) -> None:
     deploy_i = next(i for i, o in enumerate(inventory.objects)
                     if o["kind"] == "Deployment" and o["metadata"]["name"] == "prod-llm-server")
     server = inventory.origins[deploy_i]
-    image = server.locate("spec.template.spec.containers[0].image")
-    assert (image.uri, image.line, image.approximate) == (
-        f"{BASE}/inference.yaml", line_of(f"{BASE}/inference.yaml", "image:"), False)
+    gpus = server.locate('spec.template.spec.containers[0].resources.limits["nvidia.com/gpu"]')
+    assert (gpus.uri, gpus.line, gpus.approximate) == (
+        f"{BASE}/inference.yaml", line_of(f"{BASE}/inference.yaml", "nvidia.com/gpu"), False)
     agent = inventory.origins[index["prod-agent"]]  # second document of agent.yaml
     image = agent.locate("spec.template.spec.containers[0].image")
     assert (image.uri, image.line) == (f"{OVERLAY}/agent.yaml",
@@ -90,6 +90,19 @@ def test_a_field_set_by_a_patch_points_at_the_patch(overlay) -> None:
     # A field no file has: the base's nearest parent, approximate.
     where = inventory.origins[i].locate("spec.sessionAffinity")
     assert (where.uri, where.approximate) == (f"{BASE}/service.yaml", True)
+
+
+def test_a_field_set_by_a_json_patch_points_at_its_value(overlay) -> None:
+    i = next(i for i, o in enumerate(overlay.objects) if o["kind"] == "Deployment"
+             and o["metadata"]["name"] == "prod-llm-server")
+    assert overlay.objects[i]["spec"]["template"]["spec"]["containers"][0]["image"].endswith(
+        ":1.3.0")
+    where = overlay.origins[i].locate("spec.template.spec.containers[0].image")
+    assert (where.uri, where.line, where.approximate) == (
+        f"{OVERLAY}/image.yaml", line_of(f"{OVERLAY}/image.yaml", "value:"), False)
+    # Another container field is not in the JSON patch: the base file.
+    where = overlay.origins[i].locate("spec.template.spec.containers[0].name")
+    assert where.uri == f"{BASE}/inference.yaml"
 
 
 def test_generated_objects_point_at_the_kustomization(overlay) -> None:
@@ -133,4 +146,6 @@ def test_scan_of_an_overlay_reports_on_the_files_authors_edit(overlay, library) 
     assert ("gateway-api", expose, line_of(expose, "type: LoadBalancer")) in where
     agent = f"{OVERLAY}/agent.yaml"
     assert ("image-signatures", agent, line_of(agent, "image:")) in where
+    image = f"{OVERLAY}/image.yaml"
+    assert ("image-signatures", image, line_of(image, "value:")) in where
     assert ("sandbox-runtime", agent, line_of(agent, "    spec:")) in where

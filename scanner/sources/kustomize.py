@@ -24,7 +24,7 @@ import yaml
 from scanner.errors import InputError
 from scanner.inventory import FixedLocator, Inventory, Origin
 from scanner.models import Skipped, SourceLocation
-from scanner.sources.locate import YamlLocator
+from scanner.sources.locate import YamlLocator, parse_field_path
 from scanner.sources.manifests import display_uri, is_kubernetes_object
 from scanner.sources.yamlload import load_documents
 
@@ -130,10 +130,11 @@ def _kustomization_file(directory: Path) -> Path | None:
     return next((directory / n for n in KUSTOMIZATION_FILES if (directory / n).is_file()), None)
 
 
-def patch_files(directory: Path) -> list[Path]:
-    """Strategic-merge patch files of a kustomization and of the local kustomizations it
-    builds on, outermost first (an overlay's patch is applied after its base's)."""
-    found: list[Path] = []
+def patch_files(directory: Path) -> list[tuple[Path, dict[str, Any] | None]]:
+    """Patch files (strategic-merge or JSON 6902, with their `target` if any) of a
+    kustomization and of the local kustomizations it builds on, outermost first (an overlay's
+    patch is applied after its base's)."""
+    found: list[tuple[Path, dict[str, Any] | None]] = []
     seen: set[Path] = set()
 
     def visit(d: Path, depth: int) -> None:
@@ -148,10 +149,15 @@ def patch_files(directory: Path) -> list[Path]:
             return
         if not isinstance(spec, dict):
             return
-        found.extend(d / e["path"] for e in spec.get("patches") or []
+        found.extend((d / e["path"], e.get("target") if isinstance(e.get("target"), dict)
+                      else None)
+                     for e in spec.get("patches") or []
                      if isinstance(e, dict) and isinstance(e.get("path"), str))
-        found.extend(d / e for e in spec.get("patchesStrategicMerge") or []
+        found.extend((d / e, None) for e in spec.get("patchesStrategicMerge") or []
                      if isinstance(e, str) and "\n" not in e)  # inline patches have no file
+        found.extend((d / e["path"], e.get("target")) for e in spec.get("patchesJson6902") or []
+                     if isinstance(e, dict) and isinstance(e.get("path"), str)
+                     and isinstance(e.get("target"), dict))
         for entry in [*(spec.get("resources") or []), *(spec.get("components") or [])]:
             if isinstance(entry, str) and "://" not in entry and (d / entry).is_dir():
                 visit(d / entry, depth + 1)
@@ -160,30 +166,70 @@ def patch_files(directory: Path) -> list[Path]:
     return found
 
 
+def json_pointer(field_path: str) -> str:
+    """`spec.containers[0].image` as the JSON pointer `/spec/containers/0/image`."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1")
+                   for p in parse_field_path(field_path))
+
+
+def json_patch_ops(docs: list[tuple[int, Any]]) -> list[tuple[str, int]] | None:
+    """(path, index) of each operation when the file is a JSON 6902 patch, else None."""
+    if len(docs) != 1 or not isinstance(docs[0][1], list):
+        return None
+    ops = docs[0][1]
+    if not ops or not all(isinstance(op, dict) and isinstance(op.get("path"), str) for op in ops):
+        return None
+    return [(op["path"], i) for i, op in enumerate(ops) if op.get("op") in ("add", "replace")]
+
+
+def target_matches(target: dict[str, Any] | None, obj: dict[str, Any]) -> bool:
+    """Whether a patch `target` selector names this object (kind, and a name that the built
+    object's name contains, since prefixes and suffixes are added after patching)."""
+    if target is None:
+        return False
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    if target.get("kind") and target["kind"] != obj.get("kind"):
+        return False
+    return not target.get("name") or str(target["name"]) in name
+
+
 @dataclass(frozen=True)
 class KustomizeLocator:
-    """Fields in the object's source file; a field that a patch sets is located in the patch
-    (origin key: source file, document, None, ((patch file, document), ...))."""
+    """Fields in the object's source file; a field that a patch sets is located in the patch.
+    Origin key: (source file, document, None, patches) where each patch is
+    `("smp", file, document)` or `("ops", file, ((json pointer, operation index), ...))`."""
 
     files: YamlLocator
     approximate: bool = False
 
     def locate(self, origin: Origin, field_path: str | None) -> SourceLocation:
-        """The patch line when a patch of this object has the field, else the source's."""
+        """The patch line when a patch of this object sets the field, else the source's."""
         file, index, item, patches = origin.key
         if field_path:
-            for patch, patch_index in patches:
-                patch_origin = Origin(display_uri(Path(patch), Path(patch)), self.files,
-                                      (patch, patch_index, None))
-                location = self.files.locate(patch_origin, field_path)
-                if not location.approximate:
-                    uri = display_uri(Path(patch), Path(patch).parent)
-                    return location.model_copy(update={"uri": uri})
+            for kind, patch, detail in patches:
+                location = self._in_patch(kind, patch, detail, field_path)
+                if location is not None:
+                    return location
         location = self.files.locate(Origin(origin.uri, self.files, (file, index, item)),
                                      field_path)
         if self.approximate:
             location = location.model_copy(update={"approximate": True})
         return location
+
+    def _in_patch(self, kind: str, patch: str, detail: Any,
+                  field_path: str) -> SourceLocation | None:
+        uri = display_uri(Path(patch), Path(patch).parent)
+        if kind == "smp":
+            location = self.files.locate(Origin(uri, self.files, (patch, detail, None)),
+                                         field_path)
+            return None if location.approximate else location
+        pointer = json_pointer(field_path)
+        for path, op_index in detail:
+            if pointer == path or pointer.startswith(path.rstrip("/") + "/"):
+                location = self.files.locate(Origin(uri, self.files, (patch, 0, None)),
+                                             f"[{op_index}].value")
+                return location.model_copy(update={"approximate": False})
+        return None
 
 
 class KustomizeSource:
@@ -194,7 +240,7 @@ class KustomizeSource:
         self.locator = KustomizeLocator(files)
         self.approximate = KustomizeLocator(files, approximate=True)
         self._files: dict[Path, list[tuple[int, Any]]] = {}
-        self._patches: list[Path] = []
+        self._patches: list[tuple[Path, dict[str, Any] | None]] = []
 
     def load(self, arg: str) -> Inventory:
         """Build `arg` and collect its objects with the files they came from."""
@@ -232,11 +278,17 @@ class KustomizeSource:
             return Origin(uri, FixedLocator())
         docs = self._documents(file)
         index, sure = _match_document(docs, obj)
-        patches = []
-        for patch in self._patches:
-            patch_index, matched = _match_document(self._documents(patch), obj)
+        patches: list[tuple[str, str, Any]] = []
+        for patch, target in self._patches:
+            patch_docs = self._documents(patch)
+            ops = json_patch_ops(patch_docs)
+            if ops is not None:
+                if target_matches(target, obj):
+                    patches.append(("ops", str(patch), tuple(ops)))
+                continue
+            patch_index, matched = _match_document(patch_docs, obj)
             if matched:
-                patches.append((str(patch), patch_index))
+                patches.append(("smp", str(patch), patch_index))
         return Origin(uri, self.locator if sure else self.approximate,
                       (str(file), index, None, tuple(patches)))
 
