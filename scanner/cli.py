@@ -10,12 +10,15 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from scanner import __version__
 from scanner.errors import KaicError, PolicyError, ReportError
+
+if TYPE_CHECKING:
+    from scanner.sources.helm import HelmOptions
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -132,10 +135,59 @@ def scan(
         Path | None, typer.Option("--profile-file", help="A team profile file (replaces "
                                   "--profile).")
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="helm, kustomize or manifests for every PATH (default: "
+                     "detected per PATH: Chart.yaml or .tgz -> helm, kustomization.yaml -> "
+                     "kustomize).", show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    values: Annotated[
+        list[str] | None,
+        typer.Option("--values", "-f", help="Helm values file (repeatable, later wins).",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Helm value k=v (repeatable).", show_default=False,
+                     rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    set_string: Annotated[
+        list[str] | None,
+        typer.Option("--set-string", help="Helm value k=v kept a string (repeatable).",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    release_name: Annotated[
+        str | None,
+        typer.Option("--release-name", help="Helm release name (default: release-name).",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", help="Helm release namespace (default: default).",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    kube_version: Annotated[
+        str | None,
+        typer.Option("--kube-version", help="Kubernetes version charts see in .Capabilities "
+                     "(e.g. v1.34); also picks --profile cncf when --k8s-version is not given.",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    include_tests: Annotated[
+        bool,
+        typer.Option("--include-tests", help="Also scan Helm test templates and test hooks.",
+                     rich_help_panel="Charts and Kustomize"),
+    ] = False,
+    include_notes: Annotated[
+        bool,
+        typer.Option("--include-notes", help="Also read rendered NOTES.txt as YAML.",
+                     rich_help_panel="Charts and Kustomize"),
+    ] = False,
 ) -> None:
-    """Scan manifests and report requirement status; exit 1 when a requirement fails."""
+    """Scan manifests, Helm charts and Kustomize directories and report requirement status;
+    exit 1 when a requirement fails."""
     from scanner.adoption import build_waivers, gate, hook_factories, open_baseline
     from scanner.report import OutputFormat
+    from scanner.sources.helm import HelmOptions
 
     try:
         settings = _settings(ctx, config)
@@ -153,11 +205,19 @@ def scan(
         fail("use either --output or --output-dir, not both")
     if output is not None and len(formats) > 1:
         fail("--output takes one --format; use --output-dir for several")
+    helm = HelmOptions(
+        values_files=tuple(values or ()), set_values=tuple(set_values or ()),
+        set_string_values=tuple(set_string or ()), release_name=release_name,
+        namespace=namespace, kube_version=kube_version, include_tests=include_tests,
+        include_notes=include_notes,
+    )
     try:
         waivers = build_waivers(settings)
         known = open_baseline(settings.baseline)
-        report = _run_scan(settings.paths, settings.profile, settings.k8s_version,
+        report = _run_scan(settings.paths, settings.profile,
+                           settings.k8s_version or kube_version,
                            settings.engine, policy_dirs=settings.policy_dirs,
+                           source=source, helm=helm,
                            profile_file=settings.profile_file,
                            hooks=hook_factories(waivers, known))
         report = waivers.finish(report)
@@ -205,14 +265,15 @@ def _settings(ctx: typer.Context, config: Path | None):
 
 def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str, *,
               policy_dirs: list[Path] | None = None, profile_file: Path | None = None,
-              hooks: list | None = None):
+              hooks: list | None = None, source: str | None = None,
+              helm: HelmOptions | None = None):
     from scanner.evaluate import prepare_engine
     from scanner.evaluate import scan as run
     from scanner.policies import load_library
     from scanner.profiles import CNCF_ALIAS, cncf_profile_for, load_profile
     from scanner.sources import load_inventory
 
-    inventory = load_inventory(paths)
+    inventory = load_inventory(paths, source=source, helm=helm)
     if profile_name == CNCF_ALIAS and profile_file is None:
         version = k8s_version or ((inventory.cluster or {}).get("version") or {}).get("gitVersion")
         profile_name = cncf_profile_for(version)

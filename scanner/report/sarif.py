@@ -99,7 +99,8 @@ def _result(finding: Finding, rule_index: int, check: CheckInfo, report: ScanRep
     text = finding.message
     approximate = finding.location is not None and finding.location.approximate
     if approximate:
-        text += " (line is approximate: the field is absent, so this is the nearest parent)"
+        text += (" (line is approximate: the field is not written in the source, so this is "
+                 "the nearest enclosing line)")
     result: dict[str, Any] = {
         "ruleId": check.id,
         "ruleIndex": rule_index,
