@@ -114,15 +114,11 @@ def validate_output(fmt: OutputFormat, text: str) -> None:
         assert ESC not in text, f"{fmt}: ESC leaked"
 
 
-def hostile_library_loader() -> Callable[..., Any]:
-    """`load_library` with the hostile test checks added (for monkeypatching the CLI)."""
-    from scanner.policies import load_library
-
-    return partial(load_library, extra_dirs=[HOSTILE_POLICIES])
-
-
 def run_cli(args: list[str], stdin: bytes | None = None) -> Result:
-    """`kaic ARGS` in-process, exceptions caught (the test asserts there were none)."""
+    """`kaic ARGS` in-process, exceptions caught (the test asserts there were none). `kaic scan`
+    gets `--policy-dir` with the hostile test checks on top of the bundled library."""
+    if args and args[0] == "scan":
+        args = [*args, "--policy-dir", str(HOSTILE_POLICIES)]
     runner = CliRunner()
     return runner.invoke(app, args, input=stdin, catch_exceptions=True)
 

@@ -38,7 +38,6 @@ from tests.hardening_support import (
     PROFILES,
     assert_clean_exit,
     formats_for,
-    hostile_library_loader,
     run_cli,
     validate_output,
 )
@@ -300,18 +299,12 @@ def test_fuzz_mutated_bytes(fuzz_target: Any, data: bytes, name: str, profile: s
     prop_mutated(fuzz_target, data, name, profile)
 
 
-@pytest.fixture
-def cli_with_hostile_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI loads the bundled library plus the hostile test checks."""
-    import scanner.policies
-
-    monkeypatch.setattr(scanner.policies, "load_library", hostile_library_loader())
 
 
 @settings(FUZZ, max_examples=30)
 @given(data=fuzz_inputs, feed=st.sampled_from(sorted(FEEDS)), strict=st.booleans(),
        profile=st.sampled_from(PROFILES))
-def test_fuzz_cli(cli_with_hostile_checks: None, data: bytes, feed: str, strict: bool,
+def test_fuzz_cli(data: bytes, feed: str, strict: bool,
                   profile: str) -> None:
     """The whole CLI, every source shape in FEEDS and every format at once."""
     prop_cli(data, feed, strict, profile)
@@ -342,7 +335,7 @@ def test_fuzz_long_mutated(fuzz_target: Any, data: bytes, name: str, profile: st
 @settings(LONG, max_examples=400)
 @given(data=fuzz_inputs, feed=st.sampled_from(sorted(FEEDS)), strict=st.booleans(),
        profile=st.sampled_from(PROFILES))
-def test_fuzz_long_cli(cli_with_hostile_checks: None, data: bytes, feed: str, strict: bool,
+def test_fuzz_long_cli(data: bytes, feed: str, strict: bool,
                        profile: str) -> None:
     """prop_cli with many random cases."""
     prop_cli(data, feed, strict, profile)

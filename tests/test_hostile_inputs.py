@@ -30,7 +30,7 @@ from scanner.limits import (
 )
 from scanner.sources.manifests import ManifestSource
 from scanner.sources.yamlload import load_documents
-from tests.hardening_support import assert_clean_exit, hostile_library_loader, run_cli
+from tests.hardening_support import assert_clean_exit, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "fixtures" / "hostile"
@@ -38,12 +38,6 @@ EXPECTED = yaml.safe_load((HOSTILE / "expected.yaml").read_text())
 NAMESPACE = b"apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n"
 
 
-@pytest.fixture(autouse=True)
-def hostile_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI scans with the bundled library plus the hostile test checks."""
-    import scanner.policies
-
-    monkeypatch.setattr(scanner.policies, "load_library", hostile_library_loader())
 
 
 def scan_json(*args: str, stdin: bytes | None = None) -> tuple[int, dict | None, str]:

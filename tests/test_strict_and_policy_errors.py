@@ -7,8 +7,6 @@ import json
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from scanner.evaluate import prepare_engine, scan
 from scanner.policies import load_library
 from scanner.profiles import load_profile
@@ -17,7 +15,6 @@ from scanner.sources import load_inventory
 from tests.hardening_support import (
     HOSTILE_POLICIES,
     assert_clean_exit,
-    hostile_library_loader,
     run_cli,
     validate_output,
 )
@@ -33,12 +30,6 @@ ODD = textwrap.dedent("""\
 PLAIN = ODD.replace('"three"', "3")
 
 
-@pytest.fixture(autouse=True)
-def hostile_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI loads the bundled library plus the hostile test checks."""
-    import scanner.policies
-
-    monkeypatch.setattr(scanner.policies, "load_library", hostile_library_loader())
 
 
 def test_runtime_error_makes_only_that_checks_requirements_unknown(tmp_path: Path) -> None:

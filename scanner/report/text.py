@@ -9,7 +9,10 @@ import re
 # paragraph separators, and the bidirectional overrides/isolates of "Trojan Source" (which
 # make a terminal or a rendered page show text in another order than it is).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# An `@` where a mention starts (`@user`, `@org/team` after a space, `(`, `[` or `,`), not the
+# `@` of `image@sha256:` or of an e-mail address.
+_MENTION = re.compile(r"(?<![^\s(\[,])@(?=[A-Za-z0-9])")
 
 
 def strip_control(text: str) -> str:
@@ -22,7 +25,7 @@ def markdown_cell(text: str) -> str:
     and `@` as an entity so a name like `@org/team` pings nobody when the checklist is posted
     as a pull-request comment."""
     escaped = _MD_SPECIAL.sub(r"\\\1", html.escape(strip_control(text), quote=False))
-    return escaped.replace("@", "&#64;")
+    return _MENTION.sub("&#64;", escaped)
 
 
 def one_line(text: str, limit: int = 1000) -> str:
