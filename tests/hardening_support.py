@@ -37,6 +37,20 @@ def write(path: Path, data: bytes) -> Path:
     return path
 
 
+def chart(tmp: Path, template: bytes) -> Path:
+    """A Helm chart whose only template is `template`."""
+    write(tmp / "chart" / "Chart.yaml", b"apiVersion: v2\nname: fuzz\nversion: 0.1.0\n")
+    write(tmp / "chart" / "templates" / "x.yaml", template)
+    return tmp / "chart"
+
+
+def kustomization(tmp: Path, resource: bytes) -> Path:
+    """A Kustomize directory with one resource file."""
+    write(tmp / "kust" / "kustomization.yaml", b"resources: [x.yaml]\n")
+    write(tmp / "kust" / "x.yaml", resource)
+    return tmp / "kust"
+
+
 # How one fuzz case (bytes) is handed to `kaic scan`: (extra CLI args, stdin bytes or None).
 Feed = Callable[[Path, bytes], tuple[list[str], bytes | None]]
 FEEDS: dict[str, Feed] = {
@@ -45,6 +59,11 @@ FEEDS: dict[str, Feed] = {
     "stdin": lambda tmp, data: (["-"], data),
     "folder": lambda tmp, data: ([str(write(tmp / "repo" / "deploy" / "x.yml", data).parents[1])],
                                  None),
+    "helm-template": lambda tmp, data: ([str(chart(tmp, data))], None),
+    "kustomize-resource": lambda tmp, data: ([str(kustomization(tmp, data))], None),
+    "kaic.yaml": lambda tmp, data: ([str(write(tmp / "r" / "kaic.yaml", data).parent)], None),
+    "exceptions-file": lambda tmp, data: (
+        [str(write(tmp / "r" / ".kaic-exceptions.yaml", data).parent)], None),
 }
 
 

@@ -344,3 +344,44 @@ def test_undecodable_file_name_is_reported_printably(tmp_path: Path) -> None:
     assert result.exit_code in (0, 1)
     report = json.loads((out / "kaic.json").read_text(encoding="utf-8"))
     assert report["summary"]["objects"] == 1
+
+
+# --- kaic's own files in the scanned tree (config, exceptions, charts, kustomizations) -------
+
+
+MERGE_BOMB = "x:\n  a0: &a0 {k0: v, k1: v}\n" + "".join(
+    f"  a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}], x{i}: '1'}}\n" for i in range(1, 40))
+DEEP = "x: " + "[" * 100_000 + "]" * 100_000 + "\n"
+
+
+@pytest.mark.parametrize("name", ["kaic.yaml", ".kaic-exceptions.yaml"])
+@pytest.mark.parametrize(("text", "message"), [
+    (MERGE_BOMB, "unknown key 'x'"),  # read in milliseconds, then rejected for its content
+    (DEEP, ":1: nesting deeper than 100 levels"),  # was a segfault
+    ("x: " + "9" * 5000 + "\n", "integer literal longer than 100 characters"),
+], ids=["merge-bomb", "deep", "huge-int"])
+def test_config_and_exceptions_files_are_bounded(tmp_path: Path, name: str, text: str,
+                                                 message: str) -> None:
+    (tmp_path / "ns.yaml").write_bytes(NAMESPACE)
+    (tmp_path / name).write_text(text)
+    code, _, stderr = scan_json(str(tmp_path))
+    assert code == 2 and name in stderr and message in stderr, stderr
+
+
+def test_hostile_chart_yaml_is_a_clean_error(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text(DEEP)
+    (chart / "templates" / "ns.yaml").write_bytes(NAMESPACE)
+    code, _, stderr = scan_json(str(chart))
+    assert code == 2, stderr
+
+
+def test_broken_chart_yaml_is_a_clean_error(tmp_path: Path) -> None:
+    # Found by the test above: helm's dependency listing raised HelmChartLoadError (traceback).
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("name: [\n")
+    (chart / "templates" / "ns.yaml").write_bytes(NAMESPACE)
+    code, _, stderr = scan_json(str(chart))
+    assert code == 2 and "cannot load chart" in stderr, stderr

@@ -109,3 +109,17 @@ def load_documents(text: str, uri: str) -> Iterator[tuple[int, Any]]:
     except (ValueError, TypeError, OverflowError) as exc:
         # A constructor that rejects a value (e.g. a float too large for sexagesimal notation).
         raise InputError(f"{uri}: invalid YAML value: {exc}".splitlines()[0]) from None
+
+
+def load_one(text: str | bytes, uri: str) -> Any:
+    """The first document of `text` (None when empty), under the same bounds as manifests: for
+    small YAML files read from the scanned tree (Chart.yaml, kustomization.yaml), which are as
+    untrusted as the manifests. Raises InputError."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{uri}: not UTF-8 text (byte {exc.start})") from None
+    for _, doc in load_documents(text, uri):
+        return doc
+    return None
