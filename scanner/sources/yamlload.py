@@ -123,3 +123,28 @@ def load_one(text: str | bytes, uri: str) -> Any:
     for _, doc in load_documents(text, uri):
         return doc
     return None
+
+
+class _BoundedSafeLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python SafeLoader (same values and error lines as `yaml.safe_load`) with the
+    linear merge keys and bounded integers of ManifestLoader."""
+
+
+_BoundedSafeLoader.flatten_mapping = _flatten_mapping  # type: ignore[method-assign]
+_BoundedSafeLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
+
+
+def safe_load_bounded(text: str) -> Any:
+    """A drop-in for `yaml.safe_load` under the manifest bounds (depth, aliases, merge keys,
+    integer length), for policy METADATA blocks and profile files, which a repository can
+    supply too. Limit violations raise `yaml.YAMLError`, so callers keep their handling."""
+    try:
+        check_text_depth(text, "<yaml>")
+        value = yaml.load(text, Loader=_BoundedSafeLoader)  # noqa: S506 - a SafeLoader
+        check_value(value, "<yaml>", "the document")
+    except InputError as exc:
+        message = str(exc).removeprefix("<yaml>: ")
+        raise yaml.YAMLError(message.replace("<yaml>:", "line ", 1)) from None
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        raise yaml.YAMLError(f"invalid YAML: {exc}".splitlines()[0]) from None
+    return value
