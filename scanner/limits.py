@@ -44,6 +44,9 @@ and decimal conversion of huge integers is quadratic)."""
 _PARSER_SAFE_DEPTH = 2_000
 _LONG_LINE = re.compile(r"[^\n]{600}")
 _MAX_BRACKETS_FOR_FAST_PATH = 350
+# Brackets are counted per document: `---`/`...` at the start of a line always ends one (YAML
+# forbids them at column 0 inside any scalar or collection).
+_DOCUMENT_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t\r\n]|$)", re.MULTILINE)
 
 NON_REGULAR = {
     stat.S_IFIFO: "a named pipe (FIFO)",
@@ -137,14 +140,17 @@ def check_text_depth(text: str, uri: str, limit: int | None = None) -> None:
 
     A sound bound needs no parsing: block collections gain at least one column every two
     levels, so they nest at most 2 × (longest line + 1) deep, and every flow level owns a `[`
-    or `{` (or is an implicit `a: b` pair inside one), so 2 × brackets bound the rest. Typical
+    or `{` (or is an implicit `a: b` pair inside one), so 2 × the brackets of a document bound
+    the rest. Typical
     manifests are far below the parser-safe depth; only the others are measured exactly, on the
     event stream (libyaml's parser keeps its stack on the heap), stopping at `limit`
     (default MAX_DEPTH).
     """
     limit = MAX_DEPTH if limit is None else limit
-    brackets = text.count("[") + text.count("{")
-    if brackets <= _MAX_BRACKETS_FOR_FAST_PATH and _LONG_LINE.search(text) is None:
+    if _LONG_LINE.search(text) is None and all(
+        doc.count("[") + doc.count("{") <= _MAX_BRACKETS_FOR_FAST_PATH
+        for doc in _DOCUMENT_MARKER.split(text)
+    ):
         return  # at most 2 × 601 + 2 × 350 < _PARSER_SAFE_DEPTH: safe to compose
     depth = 0
     for event in yaml.parse(text, Loader=_EventLoader):

@@ -385,3 +385,23 @@ def test_broken_chart_yaml_is_a_clean_error(tmp_path: Path) -> None:
     (chart / "templates" / "ns.yaml").write_bytes(NAMESPACE)
     code, _, stderr = scan_json(str(chart))
     assert code == 2 and "cannot load chart" in stderr, stderr
+
+
+def test_hostile_metadata_in_a_custom_policy_is_a_clean_error(tmp_path: Path) -> None:
+    from scanner.errors import PolicyError
+    from scanner.policies import load_library
+
+    bomb = "".join(f"#   a{i}: &a{i} {{<<: [*a{i - 1}, *a{i - 1}], x{i}: '1'}}\n"
+                   for i in range(1, 40))
+    merge = tmp_path / "merge"
+    merge.mkdir()
+    (merge / "m.rego").write_text("# METADATA\n# title: t\n# custom:\n"
+                                  "#   a0: &a0 {k0: v}\n" + bomb + "package team.m\n")
+    with pytest.raises(PolicyError, match=r"m\.rego:1: invalid METADATA"):  # fast, then rejected
+        load_library(extra_dirs=[merge])
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "d.rego").write_text("# METADATA\n# title: " + "[" * 100_000 + "\npackage team.d\n")
+    with pytest.raises(PolicyError, match=r"d\.rego:\d+: METADATA is not valid YAML: line 1: "
+                       "nesting deeper than 100 levels"):
+        load_library(extra_dirs=[deep])

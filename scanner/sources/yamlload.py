@@ -57,9 +57,10 @@ def _flatten_mapping(loader: Any, node: yaml.MappingNode) -> None:
     """PyYAML's merge-key (`<<`) flattening, made linear: merged pairs are de-duplicated (the
     last occurrence of a key wins, as in PyYAML), so `a2: {<<: [*a1, *a1]}` chains do not
     double at every step (30 such lines otherwise take hours)."""
+    merges = any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value)
     yaml.constructor.SafeConstructor.flatten_mapping(loader, node)
-    if len(node.value) < 2:
-        return
+    if not merges or len(node.value) < 2:
+        return  # nothing was merged here: keys are as written (the common, fast case)
     seen: set[tuple[str, str]] = set()
     kept: list[tuple[yaml.Node, yaml.Node]] = []
     for key_node, value_node in reversed(node.value):
