@@ -405,3 +405,14 @@ def test_hostile_metadata_in_a_custom_policy_is_a_clean_error(tmp_path: Path) ->
     with pytest.raises(PolicyError, match=r"d\.rego:\d+: METADATA is not valid YAML: line 1: "
                        "nesting deeper than 100 levels"):
         load_library(extra_dirs=[deep])
+
+
+def test_document_limit_holds_across_paths_and_sources(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_DOCUMENTS", 50)
+    paths = []
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_bytes(b"---\n".join([NAMESPACE] * 30))
+        paths.append(str(tmp_path / name))
+    code, _, stderr = scan_json(*paths)  # 30 per PATH, 60 in the scan
+    assert code == 2 and "more than 50 objects and skipped documents in this scan" in stderr
