@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
 DEPLOYMENT = (
     "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-{i}\n  namespace: ai\n"
+    "  annotations: {{note: " + "x" * 600 + "}}\n"
     "  labels: {{kaic.dev/workload: inference}}\nspec:\n  replicas: 2\n  template:\n"
     "    spec:\n      containers:\n        - name: c\n          image: nginx:1.27\n"
     "          resources: {{limits: {{nvidia.com/gpu: 1}}}}\n---\n"
@@ -32,7 +33,8 @@ DEPLOYMENT = (
 
 
 def near_limit(tmp: Path) -> Path:
-    """A 63 MiB manifest of small Deployments (just under the 64 MiB file limit)."""
+    """A 63 MiB manifest of ~1 KB Deployments (just under the 64 MiB file limit; ~63,000
+    documents, under the 100,000 document limit): a complete scan at the size limit."""
     path = tmp / "big.yaml"
     with open(path, "w") as f:
         i = 0

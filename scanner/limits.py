@@ -32,7 +32,8 @@ MAX_DEPTH = 100
 own parser gives up at about 124 levels, counting the input document's wrapper)."""
 
 MAX_EXPANDED_NODES = 2_000_000
-"""Containers plus scalars of one document once YAML aliases and merge keys are expanded."""
+"""Containers plus scalars of one document that uses YAML aliases, once they are expanded (and
+merged entries of merge keys)."""
 
 MAX_NUMBER_CHARS = 100
 """Longest integer literal; longer ones are rejected (Python caps int parsing at 4300 digits,
@@ -173,8 +174,10 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 def check_value(value: Any, uri: str, what: str, *, max_depth: int | None = None,
                 max_nodes: int | None = None) -> None:
-    """Reject a parsed document that is recursive, nested deeper than `max_depth`, or larger than
-    `max_nodes` once shared sub-trees (YAML aliases) are counted every time they are used.
+    """Reject a parsed document that is recursive, nested deeper than `max_depth`, or, when it
+    reuses sub-trees (YAML aliases), larger than `max_nodes` once they are counted every time
+    they are used. Without aliases the size is bounded by the file size limit already (a
+    `kubectl get -o yaml` List of 20,000 pods is not a bomb).
 
     Iterative (no RecursionError however deep) and memoised by identity, so a billion-laughs
     document costs as much as its distinct nodes. `what` names the document in messages.
@@ -186,6 +189,7 @@ def check_value(value: Any, uri: str, what: str, *, max_depth: int | None = None
     # (height, expanded size) of every finished container, by id.
     done: dict[int, tuple[int, int]] = {}
     on_path: set[int] = set()
+    shared = False
     stack: list[tuple[Any, Iterator[Any], int, int]] = []
 
     def enter(container: Any, depth: int) -> None:
@@ -206,7 +210,8 @@ def check_value(value: Any, uri: str, what: str, *, max_depth: int | None = None
             if stack:
                 parent, siblings, p_height, p_size = stack[-1]
                 stack[-1] = (parent, siblings, max(p_height, height + 1), p_size + size)
-                _check_size(stack[-1][3], max_nodes, uri, what)
+                if shared:
+                    _check_size(stack[-1][3], max_nodes, uri, what)
             continue
         if not isinstance(child, dict | list):
             stack[-1] = (container, children, height, size + 1)
@@ -215,6 +220,7 @@ def check_value(value: Any, uri: str, what: str, *, max_depth: int | None = None
         if key in on_path:
             raise InputError(f"{uri}: {what} is recursive (an alias contains itself)")
         if key in done:
+            shared = True  # an alias: from here on the expanded size can outgrow the text
             c_height, c_size = done[key]
             if len(stack) + c_height > max_depth:
                 raise InputError(f"{uri}: {what} is nested deeper than {max_depth} levels")

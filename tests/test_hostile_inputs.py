@@ -200,6 +200,8 @@ def test_check_value_counts_shared_subtrees_and_finds_cycles() -> None:
         check_value([shared, shared], "u", "doc", max_depth=3, max_nodes=8)
     with pytest.raises(InputError, match="deeper than 2 levels"):
         check_value([shared, shared], "u", "doc", max_depth=2)
+    # Without aliases the file size bounds the document: a big `kind: List` is no bomb.
+    check_value({"items": [{"a": [1, 2]} for _ in range(20)]}, "u", "doc", max_nodes=8)
     loop: list = [1]
     loop.append(loop)
     with pytest.raises(InputError, match="recursive"):
