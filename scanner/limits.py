@@ -58,7 +58,7 @@ NON_REGULAR = {
 
 
 def _mib(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MiB"
+    return f"{n / (1024 * 1024):.1f}".removesuffix(".0") + " MiB"
 
 
 def file_kind(path: Path) -> str | None:
