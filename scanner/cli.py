@@ -101,6 +101,21 @@ def scan(
     ] = FailOn.must,
     engine: Annotated[str, typer.Option("--engine", help="Rego engine.")] = "regorus",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stdout.")] = False,
+    opa_url: Annotated[
+        str | None, typer.Option("--opa-url", help="OPA server for --engine opa, "
+                                 "e.g. http://opa:8181.", show_default=False)
+    ] = None,
+    opa_token: Annotated[
+        str | None, typer.Option("--opa-token", envvar="KAIC_OPA_TOKEN", show_default=False,
+                                 help="Bearer token for the OPA server (or KAIC_OPA_TOKEN).")
+    ] = None,
+    opa_keep_policies: Annotated[
+        bool, typer.Option("--opa-keep-policies",
+                           help="Leave kaic's modules (ids kaic/...) on the OPA server.")
+    ] = False,
+    opa_timeout: Annotated[
+        float, typer.Option("--opa-timeout", help="Seconds to wait for each OPA request.")
+    ] = 10.0,
 ) -> None:
     """Scan manifests and report requirement status; exit 1 when a requirement fails."""
     from scanner.report import OutputFormat
@@ -116,8 +131,15 @@ def scan(
         fail("use either --output or --output-dir, not both")
     if output is not None and len(formats) > 1:
         fail("--output takes one --format; use --output-dir for several")
+    if opa_url is not None and engine != "opa":
+        fail("--opa-url applies to --engine opa only")
+    engine_options = (
+        {"url": opa_url, "token": opa_token, "timeout": opa_timeout,
+         "keep_policies": opa_keep_policies}
+        if engine == "opa" else {}
+    )
     try:
-        report = _run_scan(paths, profile, k8s_version, engine)
+        report = _run_scan(paths, profile, k8s_version, engine, engine_options)
         _emit(report, formats, output, output_dir, quiet)
     except KaicError as exc:
         fail(str(exc))
@@ -131,7 +153,9 @@ def scan(
     raise typer.Exit(EXIT_FAIL if failing else EXIT_OK)
 
 
-def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str):
+def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str,
+              engine_options: dict | None = None):
+    from scanner.engine import close_engine, create_engine
     from scanner.evaluate import prepare_engine
     from scanner.evaluate import scan as run
     from scanner.policies import load_library
@@ -144,7 +168,19 @@ def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engi
         profile_name = cncf_profile_for(version)
     profile = load_profile(profile_name)
     library = load_library()
-    return run(inventory, library, profile, engine=prepare_engine(library, engine))
+    backend = create_engine(engine, **(engine_options or {}))
+    try:
+        return run(inventory, library, profile, engine=prepare_engine(library, engine=backend))
+    finally:
+        _close_quietly(backend, close_engine)
+
+
+def _close_quietly(backend, close_engine) -> None:
+    """Close the engine; a failed cleanup is a warning: the scan result stands."""
+    try:
+        close_engine(backend)
+    except KaicError as exc:
+        typer.echo(f"kaic: warning: {exc}", err=True)
 
 
 def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: bool) -> None:
