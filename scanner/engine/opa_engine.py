@@ -23,6 +23,7 @@ from scanner.errors import EngineError, PolicyError
 
 try:
     import requests
+    import urllib3
     from opa_client import OpaClient
     from opa_client.errors import (
         DeleteDataError,
@@ -262,7 +263,7 @@ class OpaEngine:
                            f"({message or 'unauthorized'}); {hint}")
 
     def _transport_error(self, exc: Exception) -> EngineError:
-        if isinstance(exc, requests.Timeout):
+        if isinstance(exc, requests.Timeout) or _timed_out(exc):
             return EngineError(f"OPA at {self.url} did not answer within {self.timeout:g}s "
                                "(raise --opa-timeout for slow servers)")
         if isinstance(exc, requests.ConnectionError):
@@ -324,6 +325,19 @@ def dependency_order(modules: dict[str, str]) -> list[str]:
             done.add(path)
         pending = [p for p in pending if p not in done]
     return ordered
+
+
+def _timed_out(exc: Exception) -> bool:
+    """A read timeout that urllib3 retried until it gave up reaches us as a ConnectionError
+    wrapping MaxRetryError(reason=ReadTimeoutError)."""
+    errors = urllib3.exceptions
+    for arg in exc.args:
+        if isinstance(arg, errors.MaxRetryError):
+            reason = arg.reason
+            # NewConnectionError (refused, unresolvable) subclasses ConnectTimeoutError.
+            return isinstance(reason, errors.TimeoutError) and not isinstance(
+                reason, errors.NewConnectionError)
+    return False
 
 
 def _json_body(response: Any) -> dict[str, Any]:
