@@ -1,0 +1,70 @@
+"""The regopy engine: rego-cpp in a worker process, whose crash becomes a clear error."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from scanner.engine import RegoRuntimeError, close_engine, create_engine
+from scanner.engine.regopy_worker import parse_errors
+from scanner.errors import EngineError, PolicyError
+from tests.engine_samples import CHECK, CONFLICT, INPUT_JSON, LIB, normalised
+
+pytest.importorskip("regopy", reason="regopy (kaic[regopy]) has no wheel for this platform")
+
+
+@pytest.fixture
+def engine():
+    """A regopy engine with the sample library and check loaded."""
+    backend = create_engine("regopy")
+    backend.add_module("policies/lib/sample.rego", LIB)
+    backend.add_module("policies/test/sample.rego", CHECK)
+    yield backend
+    close_engine(backend)
+
+
+def test_results_equal_the_embedded_engine(engine) -> None:
+    regorus = create_engine("regorus")
+    regorus.add_module("policies/lib/sample.rego", LIB)
+    regorus.add_module("policies/test/sample.rego", CHECK)
+    regorus.set_input_json(INPUT_JSON)
+    engine.set_input_json(INPUT_JSON)
+    got = engine.query("data.kaic.test.sample")
+    assert normalised(got) == normalised(regorus.query("data.kaic.test.sample"))
+    assert got["count_gpu"] == 2
+    assert engine.query("data.kaic.test.sample.undefined_rule") is None
+
+
+def test_a_parse_error_names_file_line_and_column(engine, capfd) -> None:
+    with pytest.raises(PolicyError, match=r"^policies/bad.rego:3:\d+: "):
+        engine.add_module("policies/bad.rego", "package kaic.bad\n\nx := {\n")
+    # rego-cpp prints its diagnostics to stdout; none of that may reach kaic's stdout
+    assert capfd.readouterr().out == ""
+    engine.set_input_json(INPUT_JSON)
+    assert engine.query("data.kaic.test.sample.count_gpu") == 2  # still usable
+
+
+def test_a_conflict_is_a_runtime_error_of_that_query(engine) -> None:
+    engine.add_module("policies/test/conflict.rego", CONFLICT)
+    engine.set_input_json(INPUT_JSON)
+    with pytest.raises(RegoRuntimeError, match="eval_conflict_error"):
+        engine.query("data.kaic.test.conflict.mode")
+
+
+def test_a_crash_of_rego_cpp_is_an_engine_error_naming_the_query(engine) -> None:
+    engine.set_input_json(INPUT_JSON)
+    os.kill(engine.pid, signal.SIGSEGV)  # what a rego-cpp segfault does to the worker
+    with pytest.raises(EngineError, match=r"^the regopy engine crashed \(signal 11, SIGSEGV\) "
+                                          r"while evaluating data.kaic.test.sample; rerun "):
+        engine.query("data.kaic.test.sample")
+    close_engine(engine)  # closing a dead worker is fine
+
+
+def test_rego_cpp_error_sequences_are_parsed_to_file_line_col() -> None:
+    raw = ("(rego-errorseq\n  (error 6:b.rego|17|1\n    (errormsg 16:this is unclosed)\n"
+           "    (errorast |17|1)))\n")
+    assert parse_errors(raw, {"b.rego": "package x\n\nfoo := {\n"}) == \
+        "b.rego:3:7: this is unclosed"
+    assert parse_errors("something else", {}) == "something else"
