@@ -1,0 +1,95 @@
+"""`kaic scan --engine opa|regopy`: the same report as the default engine, clear exit-2 errors,
+and OPA left as kaic found it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from scanner.engine import regopy_engine
+from tests.conftest import FIXTURES, invoke
+from tests.opa_server import OpaServer
+
+BUNDLES = [FIXTURES / "examples" / "ai-platform", FIXTURES / "examples" / "bad-bundle"]
+TOKEN = "s3cr3t-opa-token-4e9a"
+
+
+def _report(result) -> dict:
+    assert result.exit_code in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    report["summary"].pop("duration_seconds")
+    return report
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=lambda p: p.name)
+def test_opa_gives_the_same_report_and_cleans_up(cli, bundle) -> None:
+    default = invoke(cli, "scan", str(bundle), "-F", "json")
+    with OpaServer(token=TOKEN) as opa:
+        result = invoke(cli, "scan", str(bundle), "-F", "json", "--engine", "opa",
+                        "--opa-url", opa.url, "--opa-token", TOKEN)
+        assert _report(result) == _report(default)
+        assert result.exit_code == default.exit_code
+        assert opa.state.policies == {}  # removed after the scan
+        assert any(m == "POST" for m, _ in opa.state.log)
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_opa_token_from_the_environment_and_keep_policies(cli, monkeypatch) -> None:
+    monkeypatch.setenv("KAIC_OPA_TOKEN", TOKEN)
+    with OpaServer(token=TOKEN) as opa:
+        result = invoke(cli, "scan", str(BUNDLES[0]), "-F", "json", "--engine", "opa",
+                        "--opa-url", opa.url, "--opa-keep-policies")
+        assert result.exit_code in (0, 1), result.stderr
+        kept = list(opa.state.policies)
+        assert kept and all(i.startswith("kaic/policies/") for i in kept)
+        assert "kaic/policies/lib/k8s.rego" in kept
+
+
+def test_opa_errors_exit_2_with_one_line(cli) -> None:
+    with OpaServer(token=TOKEN) as opa:
+        url = opa.url
+        wrong = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa", "--opa-url", url,
+                       "--opa-token", "not-" + TOKEN)
+        assert wrong.exit_code == 2
+        assert wrong.stderr.startswith(f"kaic: error: OPA at {url} rejected kaic's request")
+        assert len(wrong.stderr.strip().splitlines()) == 1
+        assert TOKEN not in wrong.stdout + wrong.stderr
+    down = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa", "--opa-url", url)
+    assert down.exit_code == 2
+    assert down.stderr == f"kaic: error: cannot reach OPA at {url}: connection refused\n"
+    no_url = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa")
+    assert no_url.exit_code == 2 and "--engine opa needs" in no_url.stderr
+    stray = invoke(cli, "scan", str(BUNDLES[0]), "--opa-url", url)
+    assert stray.exit_code == 2 and "--opa-url applies to --engine opa only" in stray.stderr
+
+
+def test_unknown_engine_is_a_usage_error(cli) -> None:
+    result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "nope")
+    assert result.exit_code == 2
+    assert "unknown engine 'nope'; available: regorus, regopy, opa" in result.stderr
+
+
+def test_regopy_gives_the_same_report(cli) -> None:
+    pytest.importorskip("regopy", reason="regopy (kaic[regopy]) has no wheel for this platform")
+    default = invoke(cli, "scan", str(BUNDLES[1]), "-F", "json")
+    result = invoke(cli, "scan", str(BUNDLES[1]), "-F", "json", "--engine", "regopy")
+    assert _report(result) == _report(default)
+
+
+def test_a_regopy_crash_exits_2_naming_the_check(cli, monkeypatch) -> None:
+    pytest.importorskip("regopy", reason="regopy (kaic[regopy]) has no wheel for this platform")
+    original = regopy_engine.RegopyEngine.query
+
+    def crash_then_query(self, query: str):
+        os.kill(self.pid, signal.SIGSEGV)  # the signal a rego-cpp segfault raises
+        return original(self, query)
+
+    monkeypatch.setattr(regopy_engine.RegopyEngine, "query", crash_then_query)
+    result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "regopy")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("kaic: error: the regopy engine crashed (signal 11, SIGSEGV) "
+                                    "while evaluating data.kaic.")
+    assert len(result.stderr.strip().splitlines()) == 1
