@@ -68,3 +68,19 @@ def test_rego_cpp_error_sequences_are_parsed_to_file_line_col() -> None:
     assert parse_errors(raw, {"b.rego": "package x\n\nfoo := {\n"}) == \
         "b.rego:3:7: this is unclosed"
     assert parse_errors("something else", {}) == "something else"
+
+
+def test_malformed_output_from_rego_cpp_is_a_runtime_error_not_a_crash() -> None:
+    # rego-cpp 1.5.2 renders a computed string passed to sprintf's %s with raw quotes, which
+    # makes its JSON output unparseable (docs/engines.md); the worker must survive that.
+    engine = create_engine("regopy")
+    engine.add_module("policies/q.rego", 'package kaic.q\n\nimport rego.v1\n\n'
+                                         'path(b) := sprintf("%s.x", [b])\n\np := path("a")\n')
+    engine.set_input_json("{}")
+    try:
+        assert engine.query("data.kaic.q.p") == "a.x"  # a fixed rego-cpp
+    except RegoRuntimeError as exc:
+        assert "rego-cpp returned malformed JSON" in str(exc)
+    engine.set_input_json('{"a": 1}')
+    assert engine.query("input.a") == 1  # the worker survived
+    close_engine(engine)

@@ -162,10 +162,18 @@ def serve(stdin: BinaryIO, out: BinaryIO) -> None:
             elif op == "query":
                 entrypoint = plans.entrypoint(request["query"])
                 bundle = plans.get(regopy) if entrypoint else None
-                if bundle:
-                    output = interpreter.query_bundle_entrypoint(bundle, entrypoint)
-                else:
-                    output = interpreter.query(request["query"])
+                try:
+                    if bundle:
+                        output = interpreter.query_bundle_entrypoint(bundle, entrypoint)
+                    else:
+                        output = interpreter.query(request["query"])
+                except json.JSONDecodeError as exc:
+                    # rego-cpp serialised a value it computed wrongly (see docs/engines.md:
+                    # sprintf of computed strings); the check's result cannot be trusted.
+                    near = exc.doc[max(0, exc.pos - 60):exc.pos + 20]
+                    answer({"ok": False, "kind": "runtime",
+                            "message": f"rego-cpp returned malformed JSON near {near!r}"})
+                    continue
                 if not output.ok():
                     answer({"ok": False, "kind": "runtime", "message": _output_error(output)})
                     continue
