@@ -8,6 +8,7 @@ import signal
 import pytest
 
 from scanner.engine import RegoRuntimeError, close_engine, create_engine
+from scanner.engine.regopy_engine import desugar_some_kv
 from scanner.engine.regopy_worker import parse_errors
 from scanner.errors import EngineError, PolicyError
 from tests.engine_samples import CHECK, CONFLICT, INPUT_JSON, LIB, normalised
@@ -84,3 +85,43 @@ def test_malformed_output_from_rego_cpp_is_a_runtime_error_not_a_crash() -> None
     engine.set_input_json('{"a": 1}')
     assert engine.query("input.a") == 1  # the worker survived
     close_engine(engine)
+
+
+KV_MODULE = """package kaic.kv
+
+import rego.v1
+
+paths := [sprintf("c[%d]=%s", [i, c]) |
+	some i, c in input.containers
+]
+
+names := {k | some k, _ in input.labels}
+
+pairs := [[i, c] | some i, c in input.containers]
+"""
+
+
+def test_some_key_value_in_comprehensions_loads_and_agrees_with_regorus() -> None:
+    # rego-cpp 1.5.2 rejects `some k, v in xs` inside array/set comprehensions; the engine
+    # rewrites exactly those lines and gets the same results as regorus.
+    input_json = '{"containers": ["a", "b"], "labels": {"x": "1", "y": "2"}}'
+    results = []
+    for name in ("regorus", "regopy"):
+        engine = create_engine(name)
+        engine.add_module("policies/kv.rego", KV_MODULE)
+        engine.set_input_json(input_json)
+        results.append(normalised(engine.query("data.kaic.kv")))
+        close_engine(engine)
+    assert results[0] == results[1]
+    assert results[0]["names"] == ["x", "y"]
+
+
+def test_desugar_rewrites_reported_lines_bottom_up() -> None:
+    text = ("x := [i |\n\tsome i, v in f(a)\n\tv\n]\n"
+            "y := {k | some k, _ in data.m}\n"
+            "z := [c | some c in cs]\n")
+    assert desugar_some_kv(text, [1, 5]) == (
+        "x := [i |\n\tsome i\n\tv := f(a)[i]\n\tv\n]\n"
+        "y := {k | some k; _ = data.m[k]}\n"
+        "z := [c | some c in cs]\n")
+    assert desugar_some_kv(text, [6]) == text  # nothing to rewrite there

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,41 @@ from scanner.engine import RegoRuntimeError
 from scanner.errors import EngineError, PolicyError
 
 WORKER = "scanner.engine.regopy_worker"
+MAX_REWRITES = 64
+
+_SOME_KV = re.compile(r"^(?P<indent>\s*)some (?P<key>\w+), (?P<value>\w+) in (?P<expr>.+?)\s*$")
+_SOME_KV_INLINE = re.compile(r"some (?P<key>\w+), (?P<value>\w+) in "
+                             r"(?P<expr>[\w.]+(?:\([^()]*\))?)(?=\s*[;\]}])")
+
+
+def _binding(key: str, value: str, expr: str) -> str:
+    return f"_ = {expr}[{key}]" if value == "_" else f"{value} := {expr}[{key}]"
+
+
+def _invalid_collection_lines(message: str, path: str) -> list[int]:
+    """Lines where rego-cpp reported "Invalid collection" for this module."""
+    pattern = re.compile(re.escape(path) + r":(\d+):\d+: Invalid collection")
+    return [int(m.group(1)) for m in pattern.finditer(message)]
+
+
+def desugar_some_kv(text: str, error_lines: list[int]) -> str:
+    """Rewrite the first `some k, v in xs` at or after each reported line (the error points at
+    the comprehension's opening bracket) as `some k` and `v := xs[k]` (`_ = xs[k]` for `_`)."""
+    lines = text.split("\n")
+    for reported in sorted(error_lines, reverse=True):  # bottom-up: no line shifts
+        for i in range(reported - 1, min(reported + 20, len(lines))):
+            match = _SOME_KV.match(lines[i])
+            if match is not None:
+                indent, key, value, expr = match.group("indent", "key", "value", "expr")
+                lines[i] = f"{indent}some {key}\n{indent}{_binding(key, value, expr)}"
+                break
+            inline = _SOME_KV_INLINE.search(lines[i])
+            if inline is not None:  # `[x | some k, v in xs]` on one line
+                key, value, expr = inline.group("key", "value", "expr")
+                lines[i] = (lines[i][:inline.start()] + f"some {key}; {_binding(key, value, expr)}"
+                            + lines[i][inline.end():])
+                break
+    return "\n".join(lines)
 
 
 def regopy_available() -> bool:
@@ -52,8 +88,24 @@ class RegopyEngine:
         )
 
     def add_module(self, path: str, text: str) -> None:
-        """Load one module; a parse error names the file, line and column."""
-        self._call({"op": "add_module", "path": path, "text": text}, f"loading {path}")
+        """Load one module; a parse error names the file, line and column.
+
+        rego-cpp 1.5.2 cannot parse `some k, v in xs` inside array and set comprehensions
+        ("Invalid collection"), which OPA and regorus accept: such lines are rewritten to the
+        equivalent `some k` + `v := xs[k]` and the module is loaded again (docs/engines.md).
+        """
+        first_error: PolicyError | None = None
+        for _ in range(MAX_REWRITES):
+            try:
+                self._call({"op": "add_module", "path": path, "text": text}, f"loading {path}")
+                return
+            except PolicyError as exc:
+                first_error = first_error or exc
+                rewritten = desugar_some_kv(text, _invalid_collection_lines(str(exc), path))
+                if rewritten == text:
+                    raise first_error from None
+                text = rewritten
+        raise first_error or PolicyError(f"{path}: cannot be loaded by rego-cpp")
 
     def add_data(self, data: dict[str, Any]) -> None:
         """Merge `data` into the interpreter's data document."""
