@@ -174,15 +174,10 @@ def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engi
     try:
         return run(inventory, library, profile, engine=prepare_engine(library, engine=backend))
     finally:
-        _close_quietly(backend, close_engine)
-
-
-def _close_quietly(backend, close_engine) -> None:
-    """Close the engine; a failed cleanup is a warning: the scan result stands."""
-    try:
-        close_engine(backend)
-    except KaicError as exc:
-        typer.echo(f"kaic: warning: {exc}", err=True)
+        try:
+            close_engine(backend)
+        except KaicError as exc:  # a failed cleanup is a warning: the scan result stands
+            typer.echo(f"kaic: warning: {exc}", err=True)
 
 
 def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: bool) -> None:

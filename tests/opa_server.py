@@ -35,6 +35,7 @@ class FakeOpa:
 
     token: str | None = None
     delay: float = 0.0
+    refuse_deletes: bool = False  # answer DELETE with 500, as a broken or locked-down server
     policies: dict[str, str] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     log: list[tuple[str, str]] = field(default_factory=list)
@@ -206,6 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path is None:
             return
         state = self.state
+        if state.refuse_deletes:
+            self._error(500, "internal_error", "storage is read-only")
+            return
         if path.startswith("/v1/policies/"):
             policy_id = unquote(path[len("/v1/policies/"):])
             with state.lock:

@@ -48,6 +48,18 @@ def test_opa_token_from_the_environment_and_keep_policies(cli, monkeypatch) -> N
         assert "kaic/policies/lib/k8s.rego" in kept
 
 
+def test_a_failed_cleanup_is_a_warning_and_the_result_stands(cli) -> None:
+    default = invoke(cli, "scan", str(BUNDLES[0]), "-F", "json")
+    with OpaServer() as opa:
+        opa.state.refuse_deletes = True
+        result = invoke(cli, "scan", str(BUNDLES[0]), "-F", "json", "--engine", "opa",
+                        "--opa-url", opa.url)
+        assert result.exit_code == default.exit_code
+        assert _report(result) == _report(default)
+        assert "kaic: warning: could not remove " in result.stderr
+        assert "kaic/policies/lib/k8s.rego" in result.stderr
+
+
 def test_opa_errors_exit_2_with_one_line(cli) -> None:
     with OpaServer(token=TOKEN) as opa:
         url = opa.url

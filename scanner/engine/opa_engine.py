@@ -159,11 +159,6 @@ class OpaEngine:
 
     # -- uploading -----------------------------------------------------------------------------
 
-    @property
-    def policy_ids(self) -> list[str]:
-        """The OPA policy ids this engine uploaded and has not removed yet."""
-        return list(self._uploaded)
-
     def _sync(self) -> None:
         """Upload buffered modules and data once, replacing whatever is under `kaic/`."""
         if self._synced:
