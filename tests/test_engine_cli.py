@@ -57,7 +57,7 @@ def test_a_failed_cleanup_is_a_warning_and_the_result_stands(cli) -> None:
         assert result.exit_code == default.exit_code
         assert _report(result) == _report(default)
         assert "kaic: warning: could not remove " in result.stderr
-        assert "kaic/policies/lib/k8s.rego" in result.stderr
+        assert "kaic/policies/" in result.stderr
 
 
 def test_opa_errors_exit_2_with_one_line(cli) -> None:
