@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 
 import pytest
@@ -76,6 +77,25 @@ def test_opa_errors_exit_2_with_one_line(cli) -> None:
     assert no_url.exit_code == 2 and "--engine opa needs" in no_url.stderr
     stray = invoke(cli, "scan", str(BUNDLES[0]), "--opa-url", url)
     assert stray.exit_code == 2 and "--opa-url applies to --engine opa only" in stray.stderr
+
+
+def test_a_module_opa_rejects_exits_2_with_file_and_line(cli, monkeypatch) -> None:
+    import scanner.policies
+
+    real = scanner.policies.load_library
+
+    def with_a_broken_module(extra_dirs=None):
+        library = real(extra_dirs)
+        library.modules["custom/broken.rego"] = "package custom.broken\n\nx := {\n"
+        return library
+
+    monkeypatch.setattr(scanner.policies, "load_library", with_a_broken_module)
+    with OpaServer() as opa:
+        result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa", "--opa-url", opa.url)
+        assert result.exit_code == 2
+        assert re.fullmatch(rf"kaic: error: OPA at {opa.url} rejected custom/broken.rego: "
+                            r"custom/broken.rego:\d+:\d+: rego_parse_error: .+\n", result.stderr)
+        assert opa.state.policies == {}  # what was uploaded before the failure is gone
 
 
 def test_unknown_engine_is_a_usage_error(cli) -> None:
