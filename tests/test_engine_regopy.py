@@ -125,3 +125,47 @@ def test_desugar_rewrites_reported_lines_bottom_up() -> None:
         "y := {k | some k; _ = data.m[k]}\n"
         "z := [c | some c in cs]\n")
     assert desugar_some_kv(text, [6]) == text  # nothing to rewrite there
+
+
+# The rego-cpp bugs documented in docs/engines.md, as executable reproductions: regorus gives
+# OPA's answer, regopy the documented wrong one. When a regopy release fixes one, this fails:
+# update docs/engines.md and the differential test's KNOWN_DIVERGENCES.
+REGO_CPP_BUGS = [
+    ("2: sprintf %s of a computed string",
+     'f(b) := sprintf("%s.x", [b])\n\nv := [f("a")]\n', ["a.x"], "malformed JSON"),
+    ("3: sprintf has no %q", 'v := sprintf("rc %q uses %s", ["a", "b"])\n',
+     'rc "a" uses b', "rc %q uses a"),
+    ("4: sprintf %s of an array", 'v := sprintf("%s", [["a", 1]])\n', '["a", 1]', ""),
+    ("5: not inside every",
+     'ws := [{"on": true}]\n\nv if {\n\tevery w in ws {\n\t\tnot w.on\n\t}\n}\n', None, True),
+]
+
+
+@pytest.mark.parametrize(("body", "opa", "rego_cpp"), [b[1:] for b in REGO_CPP_BUGS],
+                         ids=[b[0] for b in REGO_CPP_BUGS])
+def test_documented_rego_cpp_bugs_still_reproduce(body: str, opa, rego_cpp) -> None:
+    module = f"package kaic.bug\n\nimport rego.v1\n\n{body}"
+    regorus = create_engine("regorus")
+    regorus.add_module("bug.rego", module)
+    regorus.set_input_json("{}")
+    assert regorus.query("data.kaic.bug.v") == opa
+    engine = create_engine("regopy")
+    try:
+        engine.add_module("bug.rego", module)
+        engine.set_input_json("{}")
+        try:
+            got = engine.query("data.kaic.bug.v")
+        except RegoRuntimeError as exc:
+            got = "malformed JSON" if "malformed JSON" in str(exc) else str(exc)
+    finally:
+        close_engine(engine)
+    assert got == rego_cpp, f"rego-cpp now gives {got!r} (OPA: {opa!r}): update docs/engines.md"
+
+
+def test_documented_rego_cpp_parse_bug_still_reproduces(capfd) -> None:
+    import regopy
+
+    interpreter = regopy.Interpreter()
+    with pytest.raises(regopy.RegoError, match="Invalid collection"):
+        interpreter.add_module("kv.rego", KV_MODULE)
+    capfd.readouterr()  # rego-cpp printed its diagnostics to this process's stdout
