@@ -35,7 +35,7 @@ class FakeOpa:
 
     token: str | None = None
     delay: float = 0.0
-    refuse_deletes: bool = False  # answer DELETE with 500, as a broken or locked-down server
+    refuse_deletes: bool = False  # answer DELETE with OPA's 400 (another module depends on it)
     policies: dict[str, str] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     log: list[tuple[str, str]] = field(default_factory=list)
@@ -208,7 +208,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         state = self.state
         if state.refuse_deletes:
-            self._error(500, "internal_error", "storage is read-only")
+            self._error(400, "invalid_parameter",
+                        "error(s) occurred while compiling module(s)",
+                        [{"code": "rego_type_error", "message": "undefined ref: data.kaic",
+                          "location": {"file": "team/uses-kaic.rego", "row": 3, "col": 1}}])
             return
         if path.startswith("/v1/policies/"):
             policy_id = unquote(path[len("/v1/policies/"):])
