@@ -164,14 +164,16 @@ def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engi
     from scanner.profiles import CNCF_ALIAS, cncf_profile_for, load_profile
     from scanner.sources import load_inventory
 
-    inventory = load_inventory(paths)
-    if profile_name == CNCF_ALIAS:
-        version = k8s_version or ((inventory.cluster or {}).get("version") or {}).get("gitVersion")
-        profile_name = cncf_profile_for(version)
-    profile = load_profile(profile_name)
-    library = load_library()
+    # The engine first: a bad --engine/--opa-url fails before any input is read.
     backend = create_engine(engine, **(engine_options or {}))
     try:
+        inventory = load_inventory(paths)
+        if profile_name == CNCF_ALIAS:
+            version = k8s_version or ((inventory.cluster or {}).get("version") or {}).get(
+                "gitVersion")
+            profile_name = cncf_profile_for(version)
+        profile = load_profile(profile_name)
+        library = load_library()
         return run(inventory, library, profile, engine=prepare_engine(library, engine=backend))
     finally:
         try:

@@ -73,6 +73,8 @@ def test_opa_errors_exit_2_with_one_line(cli) -> None:
     down = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa", "--opa-url", url)
     assert down.exit_code == 2
     assert down.stderr == f"kaic: error: cannot reach OPA at {url}: connection refused\n"
+    early = invoke(cli, "scan", "/no/such/dir", "--engine", "opa", "--opa-url", "opa:8181")
+    assert early.exit_code == 2 and "--opa-url must look like" in early.stderr  # before input
     no_url = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa")
     assert no_url.exit_code == 2 and "--engine opa needs" in no_url.stderr
     stray = invoke(cli, "scan", str(BUNDLES[0]), "--opa-url", url)

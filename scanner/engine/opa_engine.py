@@ -138,24 +138,29 @@ class OpaEngine:
             return
         self._closed = True
         failures: list[str] = []
+        first_reason = ""
         if not self.keep_policies:
             # Reverse upload order: OPA refuses to delete a module that others still use.
             for policy_id in reversed(self._uploaded):
                 try:
                     self._client.delete_policy(quote(policy_id))
                 except (DeletePolicyError, requests.RequestException, ValueError) as exc:
-                    failures.append(f"{policy_id} ({_describe(exc)})")
+                    failures.append(policy_id)
+                    first_reason = first_reason or _describe(exc)
             for key in self._data_keys:
                 try:
                     self._client.delete_data(quote(key))
                 except (DeleteDataError, requests.RequestException, ValueError) as exc:
-                    failures.append(f"data.{key} ({_describe(exc)})")
+                    failures.append(f"data.{key}")
+                    first_reason = first_reason or _describe(exc)
             self._uploaded.clear()
             self._data_keys.clear()
         self._client.close_connection()
         if failures:
+            shown = ", ".join(failures[:3]) + (f" and {len(failures) - 3} more"
+                                               if len(failures) > 3 else "")
             raise EngineError(f"could not remove {len(failures)} item(s) kaic uploaded to OPA at "
-                              f"{self.url}: {', '.join(failures[:5])}")
+                              f"{self.url} ({first_reason}): {shown}")
 
     # -- uploading -----------------------------------------------------------------------------
 
