@@ -4,16 +4,16 @@ and OPA left as kaic found it."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 
 import pytest
 
-from scanner.engine import regopy_engine
 from tests.conftest import FIXTURES, invoke
 from tests.opa_server import OpaServer
 
+# `with input as <rule>`: valid Rego (OPA and regorus agree) that crashes rego-cpp 1.5.2.
+CRASHING_MODULE = ("package custom.crash\n\nimport rego.v1\n\nd := 1\n\n"
+                   "x if {\n\tdata.custom.crash.m with input as d\n}\n\nm if input == 1\n")
 BUNDLES = [FIXTURES / "examples" / "ai-platform", FIXTURES / "examples" / "bad-bundle"]
 TOKEN = "s3cr3t-opa-token-4e9a"
 
@@ -123,17 +123,22 @@ def test_regopy_agrees_or_says_it_cannot_decide(cli) -> None:
     assert errors <= {c["id"] for c in default["checks"]}
 
 
-def test_a_regopy_crash_exits_2_naming_the_check(cli, monkeypatch) -> None:
+def test_a_real_rego_cpp_crash_exits_2_naming_the_check(cli, monkeypatch) -> None:
+    # `with input as <rule>` crashes rego-cpp 1.5.2 (docs/engines.md, bug 6): a custom check
+    # that uses it must stop the scan with one clear line, not kill kaic or pass silently.
     pytest.importorskip("regopy", reason="regopy (kaic[regopy]) has no wheel for this platform")
-    original = regopy_engine.RegopyEngine.query
+    import scanner.policies
 
-    def crash_then_query(self, query: str):
-        os.kill(self.pid, signal.SIGSEGV)  # the signal a rego-cpp segfault raises
-        return original(self, query)
+    real = scanner.policies.load_library
 
-    monkeypatch.setattr(regopy_engine.RegopyEngine, "query", crash_then_query)
+    def with_a_crashing_module(extra_dirs=None):
+        library = real(extra_dirs)
+        library.modules["custom/crash.rego"] = CRASHING_MODULE
+        return library
+
+    monkeypatch.setattr(scanner.policies, "load_library", with_a_crashing_module)
     result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "regopy")
     assert result.exit_code == 2
-    assert result.stderr.startswith("kaic: error: the regopy engine crashed (signal 11, SIGSEGV) "
-                                    "while evaluating data.kaic.")
+    assert re.match(r"kaic: error: the regopy engine crashed \(signal \d+, SIG[A-Z]+\) while "
+                    r"evaluating data\.kaic\.", result.stderr)
     assert len(result.stderr.strip().splitlines()) == 1

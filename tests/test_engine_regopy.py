@@ -63,6 +63,23 @@ def test_a_crash_of_rego_cpp_is_an_engine_error_naming_the_query(engine) -> None
     close_engine(engine)  # closing a dead worker is fine
 
 
+def test_a_real_rego_cpp_crash_is_an_engine_error() -> None:
+    # `with input as <rule>` crashes rego-cpp 1.5.2 when it compiles the query (bug 6).
+    from tests.test_engine_cli import CRASHING_MODULE
+
+    engine = create_engine("regopy")
+    engine.add_module("custom/crash.rego", CRASHING_MODULE)
+    engine.set_input_json("{}")
+    with pytest.raises(EngineError, match=r"^the regopy engine crashed \(signal \d+, SIG[A-Z]+\) "
+                                          r"while evaluating data.custom.crash"):
+        engine.query("data.custom.crash")
+    close_engine(engine)
+    regorus = create_engine("regorus")
+    regorus.add_module("custom/crash.rego", CRASHING_MODULE)
+    regorus.set_input_json("{}")
+    assert regorus.query("data.custom.crash") == {"d": 1, "x": True}
+
+
 def test_rego_cpp_error_sequences_are_parsed_to_file_line_col() -> None:
     raw = ("(rego-errorseq\n  (error 6:b.rego|17|1\n    (errormsg 16:this is unclosed)\n"
            "    (errorast |17|1)))\n")
