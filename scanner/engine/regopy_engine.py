@@ -79,13 +79,17 @@ class RegopyEngine:
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                env=env,
+            )
+        except OSError as exc:
+            self._stderr.close()
+            raise EngineError(f"cannot start the regopy worker: {exc.strerror or exc}") from None
 
     def add_module(self, path: str, text: str) -> None:
         """Load one module; a parse error names the file, line and column.
