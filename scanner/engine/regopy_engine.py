@@ -140,8 +140,11 @@ class RegopyEngine:
 
     def __del__(self) -> None:  # a forgotten close() must not leave a worker behind
         proc = getattr(self, "_proc", None)
-        if proc is not None and proc.poll() is None:
-            proc.kill()
+        try:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+        except Exception:  # noqa: S110 - interpreter shutdown: modules may be gone already
+            pass
 
     @property
     def pid(self) -> int:
