@@ -81,19 +81,13 @@ def test_opa_errors_exit_2_with_one_line(cli) -> None:
     assert stray.exit_code == 2 and "--opa-url applies to --engine opa only" in stray.stderr
 
 
-def test_a_module_opa_rejects_exits_2_with_file_and_line(cli, monkeypatch) -> None:
-    import scanner.policies
-
-    real = scanner.policies.load_library
-
-    def with_a_broken_module(extra_dirs=None):
-        library = real(extra_dirs)
-        library.modules["custom/broken.rego"] = "package custom.broken\n\nx := {\n"
-        return library
-
-    monkeypatch.setattr(scanner.policies, "load_library", with_a_broken_module)
+def test_a_module_opa_rejects_exits_2_with_file_and_line(cli, tmp_path) -> None:
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "broken.rego").write_text("package custom.broken\n\nx := {\n")
     with OpaServer() as opa:
-        result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa", "--opa-url", opa.url)
+        result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa", "--opa-url", opa.url,
+                        "--policy-dir", str(custom))
         assert result.exit_code == 2
         assert re.fullmatch(rf"kaic: error: OPA at {opa.url} rejected custom/broken.rego: "
                             r"custom/broken.rego:\d+:\d+: rego_parse_error: .+\n", result.stderr)
@@ -123,21 +117,15 @@ def test_regopy_agrees_or_says_it_cannot_decide(cli) -> None:
     assert errors <= {c["id"] for c in default["checks"]}
 
 
-def test_a_real_rego_cpp_crash_exits_2_naming_the_check(cli, monkeypatch) -> None:
-    # `with input as <rule>` crashes rego-cpp 1.5.2 (docs/engines.md, bug 6): a custom check
+def test_a_real_rego_cpp_crash_exits_2_naming_the_check(cli, tmp_path) -> None:
+    # `with input as <rule>` crashes rego-cpp 1.5.2 (docs/engines.md, bug 6): a custom policy
     # that uses it must stop the scan with one clear line, not kill kaic or pass silently.
     pytest.importorskip("regopy", reason="regopy (kaic[regopy]) has no wheel for this platform")
-    import scanner.policies
-
-    real = scanner.policies.load_library
-
-    def with_a_crashing_module(extra_dirs=None):
-        library = real(extra_dirs)
-        library.modules["custom/crash.rego"] = CRASHING_MODULE
-        return library
-
-    monkeypatch.setattr(scanner.policies, "load_library", with_a_crashing_module)
-    result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "regopy")
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    (custom / "crash.rego").write_text(CRASHING_MODULE)
+    result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "regopy",
+                    "--policy-dir", str(custom))
     assert result.exit_code == 2
     assert re.match(r"kaic: error: the regopy engine crashed \(signal \d+, SIG[A-Z]+\) while "
                     r"evaluating data\.kaic\.", result.stderr)
