@@ -89,9 +89,10 @@ def test_a_module_opa_rejects_exits_2_with_file_and_line(cli, tmp_path) -> None:
         result = invoke(cli, "scan", str(BUNDLES[0]), "--engine", "opa", "--opa-url", opa.url,
                         "--policy-dir", str(custom))
         assert result.exit_code == 2
-        assert re.fullmatch(rf"kaic: error: OPA at {opa.url} rejected custom/broken.rego: "
-                            r"custom/broken.rego:\d+:\d+: rego_parse_error: .+\n", result.stderr)
+        assert re.fullmatch(rf"kaic: error: OPA at {opa.url} rejected (\S+/custom/broken.rego): "
+                            r"\1:\d+:\d+: rego_parse_error: .+\n", result.stderr)
         assert opa.state.policies == {}  # what was uploaded before the failure is gone
+        assert not any("//" in p for _, p in opa.state.log)  # ids without a leading slash
 
 
 def test_unknown_engine_is_a_usage_error(cli) -> None:

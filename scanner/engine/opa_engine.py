@@ -141,11 +141,11 @@ class OpaEngine:
         first_reason = ""
         if not self.keep_policies:
             # Reverse upload order: OPA refuses to delete a module that others still use.
-            for policy_id in reversed(self._uploaded):
+            for pid in reversed(self._uploaded):
                 try:
-                    self._client.delete_policy(quote(policy_id))
+                    self._client.delete_policy(quote(pid))
                 except (DeletePolicyError, requests.RequestException, ValueError) as exc:
-                    failures.append(policy_id)
+                    failures.append(pid)
                     first_reason = first_reason or _describe(exc)
             for key in self._data_keys:
                 try:
@@ -171,7 +171,7 @@ class OpaEngine:
         if self._closed:
             raise EngineError("the opa engine is closed")
         self._synced = True
-        wanted = {ID_PREFIX + path for path in self._modules}
+        wanted = {policy_id(path) for path in self._modules}
         try:
             existing = self._client.get_policies_list()
         except requests.HTTPError as exc:
@@ -201,10 +201,10 @@ class OpaEngine:
             self._data_keys.append(key)
 
     def _upload(self, path: str, text: str) -> None:
-        policy_id = ID_PREFIX + path
+        pid = policy_id(path)
         try:
             # rego_compat=False: never let the client rewrite kaic's modules behind our back.
-            self._client.update_policy_from_string(text, quote(policy_id), rego_compat=False)
+            self._client.update_policy_from_string(text, quote(pid), rego_compat=False)
         except RegoParseError as exc:
             if exc.expression == "unauthorized":
                 raise self._unauthorized(exc.message) from None
@@ -212,14 +212,15 @@ class OpaEngine:
                               f"{self._compile_errors(exc.errors, exc.message)}") from None
         except (requests.RequestException, ValueError) as exc:
             raise self._transport_error(exc) from None
-        self._uploaded.append(policy_id)
+        self._uploaded.append(pid)
 
     # -- errors --------------------------------------------------------------------------------
 
     def _module_path(self, file: str) -> str:
         """An OPA location's file (the policy id) back to kaic's module path."""
         file = unquote(file)
-        return file[len(ID_PREFIX):] if file.startswith(ID_PREFIX) else file
+        by_id = {policy_id(path): path for path in self._modules}
+        return by_id.get(file, file)
 
     def _compile_errors(self, errors: Iterable[Any] | None, fallback: str | None) -> str:
         """`file:row:col: code: message` for each of OPA's errors, joined on one line."""
@@ -272,6 +273,12 @@ class OpaEngine:
             return EngineError(f"OPA at {self.url} answered with a body that is not OPA's "
                                "JSON; is this an OPA server?")
         return EngineError(f"request to OPA at {self.url} failed: {_describe(exc)}")
+
+
+def policy_id(path: str) -> str:
+    """The OPA policy id of a module: `kaic/` + its path, without leading slashes (an absolute
+    --policy-dir path must not put `//` in the URL, which HTTP routers redirect)."""
+    return ID_PREFIX + path.replace("\\", "/").lstrip("/")
 
 
 def _validate_url(url: str) -> str:
