@@ -58,7 +58,7 @@ def engines():
             close_engine(engine)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(objects=OBJECTS)
 def test_every_engine_sees_and_returns_the_input_unchanged(engines, objects) -> None:
     reference, others = engines
