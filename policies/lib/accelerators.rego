@@ -196,13 +196,17 @@ _is_gpu_node(n) if count(node_accelerators(n)) > 0
 
 _is_gpu_node(n) if k8s.label(n, "nvidia.com/gpu.present") == "true"
 
-# ConfigMap lookup by namespace and name (index built once per evaluation).
-configmap(ns, name) := _configmaps[ns][name]
+# ConfigMap lookup by namespace and name (the first one, should a bundle repeat it); the
+# per-namespace index is built once per evaluation.
+configmap(ns, name) := found[0] if {
+	found := [cm | some cm in object.get(_configmaps, ns, []); k8s.name(cm) == name]
+	count(found) > 0
+}
 
-_configmaps[ns] := {k8s.name(cm): cm |
+_configmaps[ns] := [cm |
 	some cm in k8s.objects_of_kind("ConfigMap")
 	k8s.namespace(cm) == ns
-} if {
+] if {
 	some ns in {k8s.namespace(cm) | some cm in k8s.objects_of_kind("ConfigMap")}
 }
 
