@@ -86,7 +86,7 @@ enabled(obj, key) if component(obj, key).enabled == true
 # GPU Operator components such as driver, toolkit, devicePlugin, dcgm and dcgmExporter
 # default to enabled when `enabled` is omitted.
 not_disabled(obj, key) if {
-	is_object(k8s.object_at(obj, "spec"))
+	is_object(k8s.get(obj, "spec", null))
 	not component(obj, key).enabled == false
 }
 
