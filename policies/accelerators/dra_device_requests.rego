@@ -109,8 +109,10 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": field} if {
 	w := item.workload
 	c := item.c
 	c.type != "model"
+	claims := k8s.array_at(k8s.object_at(c.container, "resources"), "claims")
+	count(claims) > 0
 	pod_claims := _pod_claim_names(w, c.pod_path)
-	some j, claim in k8s.array_at(k8s.object_at(c.container, "resources"), "claims")
+	some j, claim in claims
 	name := k8s.string_at(claim, "name")
 	not name in pod_claims
 	field := sprintf("%s.resources.claims[%d]", [c.path, j])

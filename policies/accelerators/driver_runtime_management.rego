@@ -130,6 +130,12 @@ _node_versions[node] contains v if {
 	v := _attr_value(k8s.object_at(d, "attributes"), _version_attributes)
 }
 
+_slices_by_node[node] contains s if {
+	some s in acc.dra_objects("ResourceSlice")
+	node := k8s.string_at(s, ["spec", "nodeName"])
+	node != ""
+}
+
 evidence contains {"msg": msg, "ref": k8s.ref(s)} if {
 	some s in acc.dra_objects("ResourceSlice")
 	versions := {v | some d in acc.slice_devices(s); v := _attr_value(k8s.object_at(d, "attributes"), _version_attributes)}
@@ -143,8 +149,7 @@ _cuda_note(runtimes) := sprintf(" (CUDA %s)", [concat(", ", sort(runtimes))]) if
 deny contains {"msg": msg, "ref": k8s.ref(s), "field": "spec.devices"} if {
 	some node, versions in _node_versions
 	count(versions) > 1
-	some s in acc.dra_objects("ResourceSlice")
-	k8s.string_at(s, ["spec", "nodeName"]) == node
+	some s in _slices_by_node[node]
 	msg := sprintf(
 		"Devices on node %s report different driver versions (%s): one node runs one driver, so the advertised versions are stale or the driver is half upgraded",
 		[node, concat(", ", sort(versions))],
@@ -163,7 +168,8 @@ evidence contains {"msg": msg, "ref": k8s.ref(node)} if {
 
 # Accelerator nodes must report their container runtime as <name>://<version>.
 deny contains {"msg": msg, "ref": k8s.ref(node), "field": "status.nodeInfo.containerRuntimeVersion"} if {
-	some node in acc.gpu_nodes
+	some node in k8s.objects_of_kind("Node")
+	acc.is_gpu_node(node)
 	info := k8s.object_at(k8s.object_at(node, "status"), "nodeInfo")
 	count(info) > 0
 	v := k8s.string_at(info, "containerRuntimeVersion")

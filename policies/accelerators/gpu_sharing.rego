@@ -137,8 +137,10 @@ evidence contains {"msg": msg, "ref": k8s.ref(r.workload)} if {
 # ---------------------------------------------------------------------------
 
 _sharing_kind(text) := "time-slicing" if {
+	contains(text, "sharing:")
 	regex.match(`(?s)sharing:.*timeSlicing:`, text)
 } else := "MPS" if {
+	contains(text, "sharing:")
 	regex.match(`(?s)sharing:.*mps:`, text)
 }
 

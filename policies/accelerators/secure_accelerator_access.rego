@@ -142,8 +142,10 @@ _request_note(item) := "even though it requests accelerators, the mount exposes 
 
 deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.volumeMounts[%d]", [item.c.path, j])} if {
 	some item in _containers
+	mounts := k8s.array_at(item.c.container, "volumeMounts")
+	count(mounts) > 0
 	volumes := _device_volumes(item.pod.spec)
-	some j, m in k8s.array_at(item.c.container, "volumeMounts")
+	some j, m in mounts
 	path := volumes[m.name]
 	msg := sprintf(
 		"%s: container %q mounts host device %s (hostPath) %s; device access must go through the device plugin or DRA",
@@ -154,11 +156,11 @@ deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.vol
 # The whole /dev of the host in an AI workload.
 deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.volumeMounts[%d]", [item.c.path, j])} if {
 	some item in _containers
-	workloads.is_ai_workload(item.object)
 	some v in k8s.array_at(item.pod.spec, "volumes")
 	trim_suffix(k8s.string_at(k8s.object_at(v, "hostPath"), "path"), "/") == "/dev"
 	some j, m in k8s.array_at(item.c.container, "volumeMounts")
 	m.name == v.name
+	workloads.is_ai_workload(item.object)
 	msg := sprintf("%s: container %q mounts the host's /dev, which includes every accelerator device of the node", [k8s.describe(item.object), item.c.name])
 }
 
@@ -166,8 +168,8 @@ deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.vol
 # settings the NVIDIA runtime hands the listed (or all) GPUs to it.
 deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.env[%d]", [item.c.path, k])} if {
 	some item in _containers
-	not _container_requests(item)
 	some k, value in _visible_devices(item)
+	not _container_requests(item)
 	msg := sprintf(
 		"%s: container %q sets NVIDIA_VISIBLE_DEVICES=%s without requesting a GPU: the NVIDIA runtime exposes those GPUs outside the scheduler's allocation",
 		[k8s.describe(item.object), item.c.name, value],
@@ -176,8 +178,8 @@ deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.env
 
 warn contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.env[%d]", [item.c.path, k])} if {
 	some item in _containers
-	_container_requests(item)
 	some k, value in _visible_devices(item)
+	_container_requests(item)
 	msg := sprintf(
 		"%s: container %q requests accelerators and also sets NVIDIA_VISIBLE_DEVICES=%s; leave device selection to the device plugin or DRA driver",
 		[k8s.describe(item.object), item.c.name, value],
@@ -194,8 +196,8 @@ _visible_devices(item) := {k: value |
 # Privileged containers see every device node of the host.
 deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.securityContext.privileged", [item.c.path])} if {
 	some item in _containers
-	_gpu_related(item)
 	k8s.object_at(item.c.container, "securityContext").privileged == true
+	_gpu_related(item)
 	msg := sprintf(
 		"%s: container %q is privileged, so it sees every accelerator on the node regardless of what was allocated to it",
 		[k8s.describe(item.object), item.c.name],
@@ -205,9 +207,9 @@ deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.sec
 # CAP_SYS_ADMIN on a pod that uses accelerators.
 deny contains {"msg": msg, "ref": k8s.ref(item.object), "field": sprintf("%s.securityContext.capabilities.add[%d]", [item.c.path, i])} if {
 	some item in _containers
-	acc.pod_requests_accelerators(item.pod.spec)
 	some i, cap in k8s.array_at(k8s.object_at(k8s.object_at(item.c.container, "securityContext"), "capabilities"), "add")
 	upper(k8s.as_string(cap)) in {"SYS_ADMIN", "CAP_SYS_ADMIN", "ALL"}
+	acc.pod_requests_accelerators(item.pod.spec)
 	msg := sprintf(
 		"%s: container %q adds capability %s in a pod that uses accelerators; it can reconfigure or reach devices beyond its allocation",
 		[k8s.describe(item.object), item.c.name, cap],

@@ -26,7 +26,8 @@
 #                                legitimately touches devices directly)
 #   container_accelerators(c)    accelerator extended resources a container requests
 #                                (names from limits and requests)
-#   gpu_nodes                    Nodes that advertise an accelerator or carry GFD labels
+#   is_gpu_node(node)            the Node advertises an accelerator or carries GFD labels
+#   configmap(ns, name)          a ConfigMap of the input; configmap_text(cm) its data joined
 #   node_accelerators(node)      accelerator resources a Node advertises (capacity/allocatable)
 package kaic.lib.accelerators
 
@@ -132,12 +133,28 @@ _component_kinds := ["DaemonSet", "Deployment", "StatefulSet"]
 components := [{"object": obj, "role": match[1], "product": match[2], "image": img.image, "path": img.path} |
 	some kind in _component_kinds
 	some obj in k8s.objects_of_kind(kind)
-	some img in pods.images(obj)
+	some img in _template_images(obj)
 	match := _image_component(img.image)
 ]
 
+# Images of a spec.template workload (DaemonSet, Deployment, StatefulSet), read directly:
+# the generic pods.images normaliser costs far more per object and these kinds need none
+# of its special cases.
+_template_images(obj) := [{"image": image, "path": sprintf("spec.template.spec.%s[%d].image", [key, i])} |
+	spec := k8s.object_at(k8s.object_at(k8s.object_at(obj, "spec"), "template"), "spec")
+	some key in ["initContainers", "containers"]
+	some i, c in k8s.array_at(spec, key)
+	image := k8s.string_at(c, "image")
+	image != ""
+]
+
+# One regular expression over all patterns first: most images are not components, and a
+# single match is much cheaper than one `contains` per pattern.
+_any_component := concat("|", [replace(p[0], ".", `\.`) | some p in component_patterns])
+
 _image_component(image) := matches[0] if {
 	lowered := lower(image)
+	regex.match(_any_component, lowered)
 	matches := [entry | some entry in component_patterns; contains(lowered, entry[0])]
 	count(matches) > 0
 }
@@ -157,9 +174,13 @@ _earlier_same(i, c) if {
 }
 
 is_component(obj) if {
-	some img in pods.images(obj)
-	_image_component(img.image)
+	obj.kind in _component_kinds
+	[obj.kind, k8s.raw_namespace(obj), k8s.name(obj)] in _component_keys
 }
+
+# Identity of every component object, so is_component() reuses the image matching done once
+# for `components`.
+_component_keys := {[c.object.kind, k8s.raw_namespace(c.object), k8s.name(c.object)] | some c in components}
 
 # ---------------------------------------------------------------------------
 # Requests and nodes
@@ -187,27 +208,25 @@ node_accelerators(node) := {name |
 	workloads.accelerator_resource(name)
 }
 
-gpu_nodes := [n |
-	some n in k8s.objects_of_kind("Node")
-	_is_gpu_node(n)
-]
+# is_gpu_node(node): the Node advertises an accelerator or carries GFD's presence label.
+# A function, not a rule over all Nodes, for the same reason as configmap().
+is_gpu_node(n) if k8s.label(n, "nvidia.com/gpu.present") == "true"
 
-_is_gpu_node(n) if count(node_accelerators(n)) > 0
-
-_is_gpu_node(n) if k8s.label(n, "nvidia.com/gpu.present") == "true"
-
-# ConfigMap lookup by namespace and name (the first one, should a bundle repeat it); the
-# per-namespace index is built once per evaluation.
-configmap(ns, name) := found[0] if {
-	found := [cm | some cm in object.get(_configmaps, ns, []); k8s.name(cm) == name]
-	count(found) > 0
+is_gpu_node(n) if {
+	not k8s.label(n, "nvidia.com/gpu.present") == "true"
+	count(node_accelerators(n)) > 0
 }
 
-_configmaps[ns] := [cm |
-	some cm in k8s.objects_of_kind("ConfigMap")
-	k8s.namespace(cm) == ns
-] if {
-	some ns in {k8s.namespace(cm) | some cm in k8s.objects_of_kind("ConfigMap")}
+# configmap(ns, name): the ConfigMap of that namespace and name (the first one, should a
+# bundle repeat it). A function on purpose: callers look up a handful of ConfigMaps, and a
+# rule-level index would be built for every check that imports this package.
+configmap(ns, name) := found[0] if {
+	found := [cm |
+		some cm in k8s.objects_of_kind("ConfigMap")
+		k8s.name(cm) == name
+		k8s.namespace(cm) == ns
+	]
+	count(found) > 0
 }
 
 # configmap_text(cm): all data values of a ConfigMap joined, for substring searches.

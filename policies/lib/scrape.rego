@@ -62,11 +62,21 @@ _container_ports(spec) := [port |
 ]
 
 services_for(ns, labels) := [svc |
-	some svc in k8s.objects_of_kind("Service")
-	k8s.group(svc) == ""
-	k8s.namespace(svc) == ns
+	some svc in object.get(_services_by_namespace, ns, [])
 	k8s.map_selects(k8s.get(k8s.object_at(svc, "spec"), "selector", null), labels)
 ]
+
+# Core Services per namespace, built in one pass (positions, then arrays).
+_services_by_namespace[ns] := [services[i] | some i in ids] if {
+	services := k8s.objects_of_kind("Service")
+	some ns, ids in _service_index
+}
+
+_service_index[ns] contains i if {
+	some i, svc in k8s.objects_of_kind("Service")
+	k8s.group(svc) == ""
+	ns := k8s.namespace(svc)
+}
 
 # ---------------------------------------------------------------------------
 # Selection
