@@ -26,7 +26,7 @@
 #     - {group: monitoring.coreos.com, resource: prometheuses}
 #     - {group: monitoring.googleapis.com, resource: podmonitorings}
 #     - {group: monitoring.googleapis.com, resource: clusterpodmonitorings}
-#   remediation: >-
+#   remediation: |-
 #     Run DCGM exporter (or your vendor's exporter) as a DaemonSet on the accelerator nodes,
 #     expose it with a Service (DCGM exporter listens on 9400), and scrape it with a
 #     ServiceMonitor whose selector and port name match that Service; with the GPU Operator,

@@ -26,13 +26,17 @@
 #     - {group: jobset.x-k8s.io, resource: jobsets}
 #     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
 #     - {group: kubeflow.org, resource: pytorchjobs}
+#     - {group: kubeflow.org, resource: tfjobs}
+#     - {group: kubeflow.org, resource: mpijobs}
+#     - {group: trainer.kubeflow.org, resource: trainingruntimes}
+#     - {group: trainer.kubeflow.org, resource: clustertrainingruntimes}
 #     - {group: trainer.kubeflow.org, resource: trainjobs}
 #     - {group: ray.io, resource: rayclusters}
 #     - {group: ray.io, resource: rayjobs}
 #     - {group: ray.io, resource: rayservices}
 #     - {group: serving.kserve.io, resource: inferenceservices}
 #     - {group: serving.kserve.io, resource: llminferenceservices}
-#   remediation: >-
+#   remediation: |-
 #     Replace device-plugin requests (`limits: {nvidia.com/gpu: 1}`) with a DRA claim: a
 #     ResourceClaimTemplate for the device class, referenced from the pod and the container:
 #

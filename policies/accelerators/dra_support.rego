@@ -21,7 +21,7 @@
 #     - {group: apps, resource: daemonsets}
 #     - {group: apps, resource: deployments}
 #     - {group: apps, resource: statefulsets}
-#   remediation: >-
+#   remediation: |-
 #     Run Kubernetes 1.34 or later (resource.k8s.io/v1 is GA) and install a DRA driver for
 #     your accelerators (for NVIDIA GPUs the NVIDIA DRA driver, which publishes ResourceSlices
 #     and the `gpu.nvidia.com` DeviceClass). Give every DeviceClass its own

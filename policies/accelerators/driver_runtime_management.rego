@@ -20,10 +20,11 @@
 #     - {group: amd.com, resource: deviceconfigs}
 #     - {group: apps, resource: daemonsets}
 #     - {group: apps, resource: deployments}
+#     - {group: apps, resource: statefulsets}
 #     - {group: node.k8s.io, resource: runtimeclasses}
 #     - {group: resource.k8s.io, resource: resourceslices}
 #     - {group: "", resource: nodes}
-#   remediation: >-
+#   remediation: |-
 #     Let an operator manage drivers and the runtime: install the NVIDIA GPU Operator with a
 #     ClusterPolicy (driver and toolkit enabled, or `driver.enabled: false` on images with a
 #     preinstalled driver), give each NVIDIADriver a disjoint `nodeSelector`, and register the

@@ -29,8 +29,11 @@
 #     - {group: apps, resource: daemonsets}
 #     - {group: batch, resource: jobs}
 #     - {group: jobset.x-k8s.io, resource: jobsets}
+#     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
+#     - {group: kubeflow.org, resource: pytorchjobs}
+#     - {group: ray.io, resource: rayclusters}
 #     - {group: serving.kserve.io, resource: inferenceservices}
-#   remediation: >-
+#   remediation: |-
 #     Enable a sharing mechanism: MIG through the GPU Operator (`mig.strategy: mixed` and the
 #     MIG manager), or time-slicing through a device plugin configuration referenced from the
 #     ClusterPolicy:

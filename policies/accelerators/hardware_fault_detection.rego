@@ -24,7 +24,7 @@
 #     - {group: monitoring.coreos.com, resource: prometheusrules}
 #     - {group: resource.k8s.io, resource: devicetaintrules}
 #     - {group: resource.k8s.io, resource: resourceslices}
-#   remediation: >-
+#   remediation: |-
 #     Deploy a GPU health monitor that marks faulty nodes, such as NVIDIA NVSentinel, or
 #     node-problem-detector with a custom plugin that watches for `NVRM: Xid` kernel messages,
 #     and taint or cordon nodes whose GPU condition turns True:

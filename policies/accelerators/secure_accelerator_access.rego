@@ -27,14 +27,18 @@
 #     - {group: jobset.x-k8s.io, resource: jobsets}
 #     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
 #     - {group: kubeflow.org, resource: pytorchjobs}
+#     - {group: kubeflow.org, resource: tfjobs}
+#     - {group: kubeflow.org, resource: mpijobs}
+#     - {group: trainer.kubeflow.org, resource: trainjobs}
 #     - {group: ray.io, resource: rayclusters}
 #     - {group: ray.io, resource: rayjobs}
 #     - {group: ray.io, resource: rayservices}
 #     - {group: serving.kserve.io, resource: inferenceservices}
+#     - {group: serving.kserve.io, resource: llminferenceservices}
 #     - {group: resource.k8s.io, resource: deviceclasses}
 #     - {group: resource.k8s.io, resource: resourceslices}
 #     - {group: nvidia.com, resource: clusterpolicies}
-#   remediation: >-
+#   remediation: |-
 #     Request accelerators through the device plugin (`resources.limits`) or a DRA claim and
 #     let the runtime inject exactly the allocated devices. Remove hostPath mounts of
 #     `/dev/nvidia*`, `NVIDIA_VISIBLE_DEVICES` from pod specs, `privileged: true` and

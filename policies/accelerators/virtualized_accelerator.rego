@@ -24,7 +24,7 @@
 #     - {group: hco.kubevirt.io, resource: hyperconvergeds}
 #     - {group: resource.k8s.io, resource: deviceclasses}
 #     - {group: "", resource: nodes}
-#   remediation: >-
+#   remediation: |-
 #     Enable sandbox workloads in the GPU Operator and the component that matches the
 #     workload type (vGPU manager for `vm-vgpu`, VFIO manager for `vm-passthrough`), and
 #     permit the devices in KubeVirt:

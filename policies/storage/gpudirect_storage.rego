@@ -17,7 +17,9 @@
 #     - {group: nvidia.com, resource: clusterpolicies}
 #     - {group: nvidia.com, resource: nvidiadrivers}
 #     - {group: apps, resource: daemonsets}
-#   remediation: >-
+#     - {group: apps, resource: deployments}
+#     - {group: apps, resource: statefulsets}
+#   remediation: |-
 #     Enable GPUDirect Storage in the GPU Operator, with the operator managing the driver and
 #     the open kernel modules (GPUDirect RDMA as well for remote storage):
 #
