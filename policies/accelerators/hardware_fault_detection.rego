@@ -30,13 +30,19 @@
 #     and taint or cordon nodes whose GPU condition turns True:
 #
 #     ```yaml
-#     # node-problem-detector kernel monitor rule (ConfigMap data)
-#     {
-#       "source": "kernel-monitor",
-#       "conditions": [{"type": "GPUProblem", "reason": "GPUIsHealthy", "message": "GPU is healthy"}],
-#       "rules": [{"type": "permanent", "condition": "GPUProblem", "reason": "XidError",
-#                  "pattern": "NVRM: Xid.*"}]
-#     }
+#     apiVersion: v1
+#     kind: ConfigMap
+#     metadata:
+#       name: node-problem-detector-config
+#       namespace: kube-system
+#     data:
+#       gpu-monitor.json: |
+#         {"plugin": "kmsg", "logPath": "/dev/kmsg", "lookback": "10m", "bufferSize": 10,
+#          "source": "gpu-monitor",
+#          "conditions": [{"type": "GPUProblem", "reason": "GPUIsHealthy", "message": "no Xid"}],
+#          "rules": [{"type": "permanent", "condition": "GPUProblem", "reason": "XidError",
+#                     "pattern": "NVRM: Xid.*"}]}
+#     # node-problem-detector flag: --config.system-log-monitor=/config/gpu-monitor.json
 #     ```
 #   docs:
 #     - https://github.com/NVIDIA/NVSentinel
