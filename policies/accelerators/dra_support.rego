@@ -138,6 +138,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(c.object)} if {
 
 evidence contains {"msg": msg, "ref": k8s.ref(t)} if {
 	some t in array.concat(_claim_templates, _claims)
+	not k8s.controller_in_input(t) # claims generated for a pod: its template already counts
 	count(_requests(t)) > 0
 	msg := sprintf("%s claims devices through DRA", [k8s.describe(t)])
 }
