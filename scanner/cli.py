@@ -100,13 +100,27 @@ def scan(
         FailOn, typer.Option("--fail-on", help="Lowest requirement level that fails the gate.")
     ] = FailOn.must,
     engine: Annotated[str, typer.Option("--engine", help="Rego engine.")] = "regorus",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No table on stdout, no progress or summary on stderr.")] = False,
+    cluster: Annotated[bool, typer.Option(
+        "--cluster", help="Scan the live cluster (kubeconfig or in-cluster config).")] = False,
+    kubeconfig: Annotated[str | None, typer.Option(
+        "--kubeconfig", help="Kubeconfig file (default: KUBECONFIG, ~/.kube/config).")] = None,
+    context: Annotated[str | None, typer.Option(
+        "--context", help="Kubeconfig context (default: the current one).")] = None,
+    namespace: Annotated[list[str] | None, typer.Option(
+        "--namespace", "-n", help="Only these namespaces (repeatable; default: all).",
+        show_default=False)] = None,
 ) -> None:
-    """Scan manifests and report requirement status; exit 1 when a requirement fails."""
+    """Scan manifests, a snapshot or the live cluster; exit 1 when a requirement fails."""
     from scanner.report import OutputFormat
 
-    if not paths:
-        fail("nothing to scan: give one or more PATHs (or '-' for stdin)")
+    if cluster and paths:
+        fail("use either PATHs or --cluster, not both")
+    if not cluster and (kubeconfig or context or namespace):
+        fail("--kubeconfig, --context and --namespace need --cluster")
+    if not paths and not cluster:
+        fail("nothing to scan: give one or more PATHs (or '-' for stdin), or --cluster")
     try:
         formats = [OutputFormat(f) for f in (fmt or ["table"])]
     except ValueError:
@@ -117,7 +131,8 @@ def scan(
     if output is not None and len(formats) > 1:
         fail("--output takes one --format; use --output-dir for several")
     try:
-        report = _run_scan(paths, profile, k8s_version, engine)
+        live = _cluster_options(kubeconfig, context, namespace) if cluster else None
+        report = _run_scan(paths or [], profile, k8s_version, engine, live=live, quiet=quiet)
         _emit(report, formats, output, output_dir, quiet)
     except KaicError as exc:
         fail(str(exc))
@@ -131,20 +146,45 @@ def scan(
     raise typer.Exit(EXIT_FAIL if failing else EXIT_OK)
 
 
-def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str):
+def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str,
+              live=None, quiet: bool = False):
     from scanner.evaluate import prepare_engine
     from scanner.evaluate import scan as run
     from scanner.policies import load_library
     from scanner.profiles import CNCF_ALIAS, cncf_profile_for, load_profile
     from scanner.sources import load_inventory
+    from scanner.sources.cluster import inputs_of
 
-    inventory = load_inventory(paths)
+    library = load_library()
+    if live is not None:
+        inventory = _collect(live, inputs_of(library.checks), quiet, as_inventory=True)
+    else:
+        inventory = load_inventory(paths, needed=inputs_of(library.checks))
     if profile_name == CNCF_ALIAS:
         version = k8s_version or ((inventory.cluster or {}).get("version") or {}).get("gitVersion")
         profile_name = cncf_profile_for(version)
     profile = load_profile(profile_name)
-    library = load_library()
     return run(inventory, library, profile, engine=prepare_engine(library, engine))
+
+
+def _cluster_options(kubeconfig: str | None, context: str | None,
+                     namespaces: list[str] | None):
+    from scanner.sources.cluster import ClusterOptions, check_namespaces
+
+    return ClusterOptions(kubeconfig=kubeconfig, context=context,
+                          namespaces=check_namespaces(namespaces or []))
+
+
+def _collect(options, inputs, quiet: bool, as_inventory: bool = False):
+    """Read the cluster (progress bar on a terminal, one summary line unless --quiet)."""
+    from scanner.sources.cluster import collect, summary_line, to_inventory
+    from scanner.sources.progress import RichProgress, wants_progress
+
+    collection = collect(inputs, options, progress=RichProgress() if wants_progress(quiet)
+                         else None)
+    if not quiet:
+        typer.echo(summary_line(collection), err=True)
+    return to_inventory(collection, "cluster") if as_inventory else collection
 
 
 def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: bool) -> None:
@@ -160,6 +200,57 @@ def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: 
                 typer.echo(render(report, f, color=sys.stdout.isatty()), nl=False)
         else:
             typer.echo(render(report, f), nl=False)
+
+
+@app.command()
+def snapshot(
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Snapshot file: FILE.json or FILE.json.gz.", show_default=False)],
+    kubeconfig: Annotated[str | None, typer.Option(
+        "--kubeconfig", help="Kubeconfig file (default: KUBECONFIG, ~/.kube/config).")] = None,
+    context: Annotated[str | None, typer.Option(
+        "--context", help="Kubeconfig context (default: the current one).")] = None,
+    namespace: Annotated[list[str] | None, typer.Option(
+        "--namespace", "-n", help="Only these namespaces (repeatable; default: all).",
+        show_default=False)] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress or summary on stderr.")] = False,
+) -> None:
+    """Save what the checks read from the live cluster, to scan later with `kaic scan FILE`."""
+    from scanner.policies import load_library
+    from scanner.sources.cluster import inputs_of
+    from scanner.sources.snapshot import write_snapshot
+
+    if not output.name.endswith((".json", ".json.gz")):
+        fail(f"{output}: a snapshot file name ends in .json or .json.gz")
+    try:
+        options = _cluster_options(kubeconfig, context, namespace)
+        collection = _collect(options, inputs_of(load_library().checks), quiet)
+        size = write_snapshot(collection, output)
+    except KaicError as exc:
+        fail(str(exc))
+    if not quiet:
+        typer.echo(f"kaic: wrote {output} ({size} bytes)", err=True)
+
+
+@app.command()
+def rbac(
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the ClusterRole here instead of stdout.")] = None,
+) -> None:
+    """Print the least-privilege ClusterRole that `kaic scan --cluster` needs."""
+    from scanner.policies import load_library
+    from scanner.rbac import render_rbac
+    from scanner.sources.cluster import inputs_of
+
+    try:
+        text = render_rbac(inputs_of(load_library().checks))
+        if output is not None:
+            write_atomically(output, text)
+        else:
+            typer.echo(text, nl=False)
+    except KaicError as exc:
+        fail(str(exc))
 
 
 @policies_app.command("list")
