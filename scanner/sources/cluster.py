@@ -633,7 +633,7 @@ def object_uri(server: str, obj: dict[str, Any], plurals: dict[tuple[str, str], 
     kind = str(obj.get("kind", ""))
     meta = obj.get("metadata") or {}
     ns, name = meta.get("namespace"), meta.get("name")
-    resource = plurals.get((api_version, kind), kind.lower())
+    resource = plurals.get((api_version, kind)) or f"{kind.lower()}s"  # fallback: a guess
     base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
     where = f"/namespaces/{quote(str(ns), safe='')}" if ns else ""
     authority = urlsplit(server).netloc or "cluster"
