@@ -212,9 +212,7 @@ def test_live_scan_reports_every_requirement_with_get_only(
     assert {r["id"]: r["status"] for r in report["requirements"]} == {
         "T-1": "Full", "T-2": "Full", "T-3": "Partial", "T-4": "Full", "T-5": "Full",
         "T-6": "No"}  # Gateway API is not served: a fact read from discovery, not a gap
-    assert report["mode"] == "cluster" and report["unreadable"] == [
-        {"group": "", "resource": "secrets", "reason": "never collected"}] or \
-        report["unreadable"] == []
+    assert report["mode"] == "cluster" and report["unreadable"] == []
     requests = server.cluster.requests
     assert requests and {r.method for r in requests} == {"GET"}
     assert all(r.authorised for r in requests)
@@ -332,6 +330,18 @@ def test_namespaces_limit_namespaced_lists(policies: Path, server: FakeApiServer
     paths = {r.path for r in server.cluster.requests}
     assert "/api/v1/namespaces/ns1/pods" in paths and "/api/v1/pods" not in paths
     assert "/api/v1/nodes" in paths  # cluster-scoped resources are still listed
+
+
+def test_secrets_and_unnamed_configmaps_are_never_requested(server: FakeApiServer,
+                                                           kubeconfig: Path) -> None:
+    collection = collect([Input("", "secrets"), Input("", "configmaps"), Input("", "nodes")],
+                         ClusterOptions(kubeconfig=str(kubeconfig)))
+    assert collection.unreadable == [
+        {"group": "", "resource": "configmaps", "reason": "never listed (name one object)"},
+        {"group": "", "resource": "secrets", "reason": "never collected"}]
+    assert [o["kind"] for o in collection.objects] == ["Node"] * 3
+    assert not [r for r in server.cluster.requests
+                if "secrets" in r.path or "configmaps" in r.path]
 
 
 def test_transport_refuses_secrets_and_configmap_lists(server: FakeApiServer,

@@ -18,6 +18,7 @@ Contract (issue 4, DESIGN "Inventory"):
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -525,6 +526,10 @@ def collect(inputs: Iterable[Input], options: ClusterOptions | None = None,
         api_client, context = _api_client(options)
     transport = Transport(api_client, options)
     inputs = list(inputs)
+    # Parsed JSON has no reference cycles; the cyclic GC would only rescan the growing heap of
+    # list items again and again (measured: ~30% of collection time at 50,000 objects).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         with ThreadPoolExecutor(max_workers=max(1, options.workers),
                                 thread_name_prefix="kaic-list") as pool:
@@ -546,6 +551,8 @@ def collect(inputs: Iterable[Input], options: ClusterOptions | None = None,
 
             results = list(pool.map(run, reads))
     finally:
+        if gc_was_enabled:
+            gc.enable()
         progress.stop()
         api_client.close()
     objects: list[dict[str, Any]] = []
