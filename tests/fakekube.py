@@ -76,6 +76,8 @@ class FakeCluster:
         self.resources: list[Resource] = []
         self.forbidden: set[tuple[str, str]] = set()
         self.broken_discovery: set[tuple[str, str]] = set()
+        self.broken: set[tuple[str, str]] = set()  # lists that always answer 500
+        self.throttle = 0  # the next N requests get 429 with Retry-After: 0
         self.error_rate = 0.0
         self.rng = random.Random(7)
         self.expire_continue = 0  # the next N requests carrying a continue token get 410
@@ -109,6 +111,12 @@ class FakeCluster:
 
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         """(HTTP status, JSON body or text) for an authorised GET."""
+        with self._lock:
+            throttled = self.throttle > 0
+            self.throttle -= 1 if throttled else 0
+        if throttled:
+            return 429, status_body(429, "TooManyRequests", "Too many requests, please try "
+                                    "again later.", retryAfterSeconds=0)
         if self.error_rate and self.rng.random() < self.error_rate:
             return 500, status_body(500, "InternalError", "etcdserver: request timed out")
         parts = [p for p in path.split("/") if p]
@@ -169,6 +177,8 @@ class FakeCluster:
                 f'{resource.resource}{"." + group if group else ""} is forbidden: User '
                 f'"system:serviceaccount:kaic:kaic" cannot list resource "{resource.resource}" '
                 f'in API group "{group}" {scope}', group=group, kind=resource.resource)
+        if (group, resource.resource) in self.broken:
+            return 500, status_body(500, "InternalError", "etcdserver: leader changed")
         items = [i for i in resource.items
                  if namespace is None or i["metadata"].get("namespace") == namespace]
         if len(rest) == 2:
@@ -218,6 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         ctype = "application/json" if not isinstance(body, str) else "text/plain"
         self.send_header("Content-Type", ctype)
+        if code == 429:
+            self.send_header("Retry-After", "0")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

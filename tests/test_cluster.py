@@ -310,6 +310,19 @@ def test_random_server_errors_are_retried_to_the_same_report(
     assert comparable(flaky) == comparable(clean)
 
 
+def test_throttling_is_retried_and_a_persistent_500_is_unreadable(
+        policies: Path, server: FakeApiServer, kubeconfig: Path, tmp_path: Path) -> None:
+    server.cluster.throttle = 3
+    server.cluster.broken.add(("storage.k8s.io", "csidrivers"))
+    report = live_report(kubeconfig, tmp_path, attempts=4)
+    assert [r.status for r in server.cluster.requests[:4]] == [429, 429, 429, 200]
+    t2 = next(r for r in report.requirements if r.id == "T-2")
+    assert t2.status is Status.unknown
+    assert "cannot list storage.k8s.io/csidrivers: HTTP 500 InternalError" in t2.notes
+    assert len([r for r in server.cluster.requests if "csidrivers" in r.path]) == 4
+    assert next(r for r in report.requirements if r.id == "T-1").status is Status.full
+
+
 def test_expired_continue_token_restarts_the_list(
         policies: Path, server: FakeApiServer, kubeconfig: Path) -> None:
     server.cluster.expire_continue = 1

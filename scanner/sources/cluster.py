@@ -234,14 +234,15 @@ class Transport:
     def get(self, path: str, query: list[tuple[str, str]] | None = None) -> dict[str, Any]:
         """GET `path` and decode its JSON body; retry transient failures; ApiStatus otherwise."""
         _refuse(path)
-        last: str = ""
+        connection_error = ""
+        wait: float | None = None  # the server's Retry-After, when it sent one
         for attempt in range(self.options.attempts):
             if attempt:
-                self.sleep(self._delay(attempt, last))
+                self.sleep(self._delay(attempt, wait))
             try:
                 status, body, retry_after = self._once(path, query or [])
             except _Transient as exc:
-                last = str(exc)
+                connection_error, wait = str(exc), None
                 continue
             if 200 <= status < 300:
                 try:
@@ -253,18 +254,15 @@ class Transport:
                 return value
             reason, message = _status_text(body)
             if status in RETRY_STATUS and attempt + 1 < self.options.attempts:
-                last = f"retry-after:{retry_after}" if retry_after else ""
+                wait = _seconds(retry_after)
                 continue
             raise ApiStatus(self.endpoint(path), status, reason, message)
         raise ClusterError(f"{self.endpoint(path)}: cannot connect after "
-                           f"{self.options.attempts} attempts ({last})")
+                           f"{self.options.attempts} attempts ({connection_error})")
 
-    def _delay(self, attempt: int, last: str) -> float:
-        if last.startswith("retry-after:"):
-            try:
-                return min(float(last.split(":", 1)[1]), self.options.backoff_max)
-            except ValueError:
-                pass
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.options.backoff_max)
         base = min(self.options.backoff * 2 ** (attempt - 1), self.options.backoff_max)
         return base * (0.5 + random.random() / 2)  # jitter: retries of parallel lists spread out
 
@@ -290,9 +288,19 @@ class Transport:
             raise _Transient(type(exc).__name__) from None
         except Exception as exc:  # ApiException(status=0) for TLS errors
             if getattr(exc, "status", None) == 0:
-                raise ClusterError(f"{self.endpoint(path)}: TLS error") from None
+                detail = str(getattr(exc, "reason", "") or "").splitlines()[-1:] or [""]
+                raise ClusterError(f"{self.endpoint(path)}: TLS error: {detail[0][:200]}"
+                                   ) from None
             raise
         return response.status, body or b"", response.getheader("Retry-After")
+
+
+def _seconds(value: str | None) -> float | None:
+    """A Retry-After header in seconds (kube-apiserver sends integers), else None."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 class _Transient(Exception):

@@ -11,10 +11,12 @@ while streaming, so a gzip bomb posing as a snapshot is an input error, not an O
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,22 +89,38 @@ def snapshot_document(collection: Collection) -> dict[str, Any]:
     }
 
 
+def _encode(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _chunks(collection: Collection) -> Iterator[str]:
+    """The snapshot's JSON text in pieces: one object at a time, so writing never holds a
+    second, serialised copy of every object in memory (C encoder per object: fast)."""
+    head = snapshot_document(collection)
+    objects = head.pop("objects")
+    yield _encode(head)[:-1] + ',"objects":['
+    for i, obj in enumerate(objects):
+        yield ("," if i else "") + _encode(obj)
+    yield "]}"
+
+
 def write_snapshot(collection: Collection, path: Path) -> int:
     """Write atomically (temp file + rename); gzip when the name ends in `.gz`. Returns bytes."""
-    data = json.dumps(snapshot_document(collection), separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False).encode("utf-8")
-    if path.name.endswith(".gz"):
-        # mtime=0: the same cluster state gives the same file.
-        data = gzip.compress(data, compresslevel=6, mtime=0)
     tmp = path.with_name(f".{path.name}.kaic-tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
+        with tmp.open("wb") as raw:
+            # mtime=0: the same cluster state gives the same file.
+            sink: Any = (gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0)
+                         if path.name.endswith(".gz") else raw)
+            with io.BufferedWriter(sink, buffer_size=1 << 20) as out:
+                for chunk in _chunks(collection):
+                    out.write(chunk.encode("utf-8"))
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ReportError(f"{path}: cannot write snapshot: {exc.strerror or exc}") from None
-    return len(data)
+    return path.stat().st_size
 
 
 # ---------------------------------------------------------------------------------------------
