@@ -13,9 +13,12 @@ import base64
 import copy
 import json
 import random
+import ssl
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -236,7 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         url = urlsplit(self.path)
-        authorised = self.headers.get("Authorization") == f"Bearer {self.cluster.token}"
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        # kube-apiserver compares the scheme case-insensitively (in-cluster clients send "bearer")
+        authorised = scheme.lower() == "bearer" and token == self.cluster.token
         request = Request(self.command, url.path, parse_qs(url.query), authorised)
         self.cluster.record(request)
         if self.command != "GET":
@@ -260,12 +265,19 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeApiServer:
     """The HTTP server around a FakeCluster, on 127.0.0.1 and a free port."""
 
-    def __init__(self, cluster: FakeCluster) -> None:
+    def __init__(self, cluster: FakeCluster, tls: tuple[str, str] | None = None) -> None:
         handler = type("Handler", (_Handler,), {"cluster": cluster})
         self.cluster = cluster
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        scheme = "http"
+        if tls is not None:  # (cert.pem, key.pem): serve HTTPS like a real API server
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            scheme = "https"
+        self.port = self.httpd.server_address[1]
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> FakeApiServer:
@@ -285,3 +297,13 @@ class FakeApiServer:
             f"contexts:\n- name: {context}\n  context:\n    cluster: fake\n    user: kaic\n"
             f"current-context: {context}\n"
         )
+
+
+def self_signed(directory: Path) -> tuple[str, str]:
+    """A throwaway certificate for 127.0.0.1 (openssl CLI): (cert.pem, key.pem)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)

@@ -30,7 +30,7 @@ from scanner.sources.cluster import (
     to_inventory,
 )
 from tests.conftest import ROOT, invoke
-from tests.fakekube import TOKEN, FakeApiServer, FakeCluster, obj
+from tests.fakekube import TOKEN, FakeApiServer, FakeCluster, obj, self_signed
 
 SNAPSHOT_SCHEMA = ROOT / "scanner" / "schemas" / "snapshot-v1.schema.json"
 PODS = 1234  # three pages of 500
@@ -371,6 +371,46 @@ def test_transport_refuses_secrets_and_configmap_lists(server: FakeApiServer,
     assert not server.cluster.requests
 
 
+def test_in_cluster_config_over_tls(cli, policies: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """No kubeconfig, a service account token and CA: kaic uses the in-cluster config."""
+    import kubernetes.config.incluster_config as incluster
+
+    import scanner.sources.cluster as cluster_module
+
+    cert, key = self_signed(tmp_path)
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    monkeypatch.setattr(incluster, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster, "SERVICE_CERT_FILENAME", cert)
+    monkeypatch.setattr(cluster_module, "IN_CLUSTER_TOKEN", str(token))
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    with FakeApiServer(populate(FakeCluster()), tls=(cert, key)) as srv:
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(srv.port))
+        out = tmp_path / "snap.json"
+        result = invoke(cli, "snapshot", "-o", str(out))
+        requests = srv.cluster.requests
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["metadata"]["server"] == f"https://127.0.0.1:{srv.port}"
+    assert doc["metadata"]["context"] is None
+    assert len(doc["objects"]) == PODS + 7
+    assert requests and all(r.authorised and r.method == "GET" for r in requests)
+
+
+def test_untrusted_certificate_is_a_tls_error(cli, policies: Path, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    with FakeApiServer(FakeCluster(), tls=(cert, key)) as srv:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(srv.kubeconfig())  # no certificate-authority: not trusted
+        result = invoke(cli, "scan", "--cluster", "--kubeconfig", str(kubeconfig))
+    assert result.exit_code == 2
+    assert f"kaic: error: {srv.url}/version: TLS error" in result.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr and TOKEN not in result.stderr
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors and credentials
 
@@ -470,6 +510,10 @@ def test_snapshot_then_scan_equals_live_scan(cli, policies: Path, server: FakeAp
     location = deny[0]["locations"][0]
     assert location["physicalLocation"]["artifactLocation"]["uri"] == "k8s/ns0/Pod/p0000"
     assert location["logicalLocations"][0]["fullyQualifiedName"] == "ns0/Pod/p0000"
+    missing = [r for r in sarifs[0]["runs"][0]["results"]
+               if r["properties"]["findingKind"] == "missing"]
+    assert [m["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for m in missing] \
+        == ["k8s/_cluster"]  # T-6 (No): relative, like every location GitHub accepts
 
 
 def test_snapshot_file_matches_its_json_schema(cli, policies: Path, server: FakeApiServer,

@@ -41,6 +41,7 @@ DEFAULT_PAGE_SIZE = 500
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 NEVER_READ = frozenset({("", "secrets")})
 NAMED_ONLY = frozenset({("", "configmaps")})
+IN_CLUSTER_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
 class ClusterError(KaicError):
@@ -186,8 +187,7 @@ def _api_client(options: ClusterOptions) -> tuple[Any, str | None]:
     cfg = client.Configuration()
     kubeconfig = options.kubeconfig or os.environ.get("KUBECONFIG")
     default = Path("~/.kube/config").expanduser()
-    in_cluster = os.environ.get("KUBERNETES_SERVICE_HOST") and Path(
-        "/var/run/secrets/kubernetes.io/serviceaccount/token").exists()
+    in_cluster = os.environ.get("KUBERNETES_SERVICE_HOST") and Path(IN_CLUSTER_TOKEN).exists()
     context_name: str | None = None
     if kubeconfig or default.exists() or not in_cluster:
         path = kubeconfig or str(default)
@@ -372,7 +372,6 @@ class Discovery:
 
 def _version_rank(version: str) -> tuple[int, int, str]:
     """Kubernetes version priority: GA > beta > alpha, then higher numbers first."""
-
     m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
     if not m:
         return (9, 0, version)
