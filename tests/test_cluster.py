@@ -626,3 +626,26 @@ def test_snapshot_path_alone(cli, policies: Path, tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
     result = invoke(cli, "scan", str(snap), str(tmp_path / "m.yaml"))
     assert result.exit_code == 2 and "scanned on its own" in result.stderr
+
+
+def test_progress_bar_only_for_a_terminal(policies: Path, server: FakeApiServer,
+                                          kubeconfig: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import sys
+
+    from scanner.sources.progress import RichProgress, wants_progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stderr", Tty())
+    monkeypatch.delenv("CI", raising=False)
+    assert wants_progress(quiet=False) and not wants_progress(quiet=True)
+    bar = RichProgress()
+    collection = collect(inputs_of(load_library().checks),
+                         ClusterOptions(kubeconfig=str(kubeconfig)), progress=bar)
+    assert bar._objects == len(collection.objects) == PODS + 7
+    monkeypatch.setenv("CI", "true")
+    assert not wants_progress(quiet=False)
