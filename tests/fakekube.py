@@ -307,3 +307,57 @@ def self_signed(directory: Path) -> tuple[str, str]:
                     str(cert), "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
                     "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
     return str(cert), str(key)
+
+
+CLUSTER_SCOPED = {
+    "Namespace", "Node", "PersistentVolume", "StorageClass", "CSIDriver", "RuntimeClass",
+    "PriorityClass", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "GatewayClass", "DeviceClass", "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration", "ValidatingAdmissionPolicy", "APIService",
+    "IngressClass", "ClusterImagePolicy", "ClusterPolicy", "AdminNetworkPolicy",
+    "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy", "CiliumClusterwideNetworkPolicy",
+    "GlobalNetworkPolicy", "ClusterTrainingRuntime",
+}
+
+
+def plural(kind: str) -> str:
+    """The usual English plural Kubernetes uses for a kind's resource name."""
+    lower = kind.lower()
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return lower[:-1] + "ies"
+    if lower.endswith(("s", "x", "ch", "sh")):
+        return lower + "es"
+    return lower + "s"
+
+
+def cluster_from_objects(objects: list[dict[str, Any]], **kwargs: Any) -> FakeCluster:
+    """A fake cluster serving these objects, as if a bundle of manifests had been applied:
+    CRDs in the bundle give plural and scope; other kinds use the usual plural, and namespaced
+    objects without a namespace land in `default`."""
+    cluster = FakeCluster(**kwargs)
+    crd_names = {}
+    for o in objects:
+        if o.get("kind") == "CustomResourceDefinition":
+            spec = o.get("spec") or {}
+            names = spec.get("names") or {}
+            crd_names[(spec.get("group"), names.get("kind"))] = (
+                names.get("plural"), spec.get("scope") == "Namespaced")
+    for o in objects:
+        api_version, kind = o["apiVersion"], o["kind"]
+        group, _, version = api_version.rpartition("/")
+        resource, namespaced = crd_names.get((group, kind), (plural(kind),
+                                                             kind not in CLUSTER_SCOPED))
+        item = copy.deepcopy(o)
+        item.pop("apiVersion")
+        item.pop("kind")
+        meta = item.setdefault("metadata", {})
+        if namespaced:
+            meta.setdefault("namespace", "default")
+        else:
+            meta.pop("namespace", None)
+        served = cluster.find(group, version, resource) or cluster.serve(
+            group, version, resource, kind, namespaced)
+        served.items.append(item)
+    for r in cluster.resources:
+        r.items.sort(key=lambda i: (i["metadata"].get("namespace", ""), i["metadata"]["name"]))
+    return cluster
