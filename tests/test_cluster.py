@@ -649,3 +649,56 @@ def test_progress_bar_only_for_a_terminal(policies: Path, server: FakeApiServer,
     assert bar._objects == len(collection.objects) == PODS + 7
     monkeypatch.setenv("CI", "true")
     assert not wants_progress(quiet=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# The real library: a cluster built from the example bundles
+
+
+@pytest.mark.parametrize("bundle", ["ai-platform", "bad-bundle"])
+def test_live_snapshot_and_manifests_agree_on_the_real_checks(bundle: str, tmp_path: Path) -> None:
+    """The cluster the bundle would build, scanned live, from its snapshot and as manifests."""
+    from scanner.sources.snapshot import load_snapshot, write_snapshot
+    from tests.fakekube import cluster_from_objects
+
+    library = load_library()
+    manifests = load_inventory([str(ROOT / "fixtures" / "examples" / bundle)])
+    cluster = cluster_from_objects(manifests.objects, git_version="v1.35.1")
+    with FakeApiServer(cluster) as srv:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(srv.kubeconfig())
+        collection = collect(inputs_of(library.checks), ClusterOptions(kubeconfig=str(kubeconfig)))
+    assert collection.unreadable == [] and len(collection.objects) == len(manifests.objects)
+    write_snapshot(collection, tmp_path / "s.json.gz")
+    snapshot = load_snapshot(str(tmp_path / "s.json.gz"), inputs_of(library.checks))[0]
+    engine = prepare_engine(library)  # compiled once; each scan sets its own input
+    for name in ("whitepaper-0.9", "cncf-1.35"):
+        profile = load_profile(name)
+        live, snap, files = (scan(inv, library, profile, engine=engine)
+                             for inv in (to_inventory(collection, "cluster"), snapshot, manifests))
+        assert comparable(live) == comparable(snap)
+        decided = [r.id for r in files.requirements if r.checks]
+        assert decided
+        assert [(r.id, r.status) for r in live.requirements if r.id in decided] == \
+            [(r.id, r.status) for r in files.requirements if r.id in decided]
+
+
+def test_real_checks_are_unknown_when_their_inputs_are_forbidden(tmp_path: Path) -> None:
+    from tests.fakekube import cluster_from_objects
+
+    library = load_library()
+    manifests = load_inventory([str(ROOT / "fixtures" / "examples" / "ai-platform")])
+    cluster = cluster_from_objects(manifests.objects, git_version="v1.35.1")
+    cluster.forbidden |= {("networking.k8s.io", "networkpolicies"), ("node.k8s.io",
+                                                                      "runtimeclasses")}
+    with FakeApiServer(cluster) as srv:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(srv.kubeconfig())
+        collection = collect(inputs_of(library.checks), ClusterOptions(kubeconfig=str(kubeconfig)))
+    report = scan(to_inventory(collection, "cluster"), library, load_profile("whitepaper-0.9"),
+                  engine=prepare_engine(library))
+    by_id = {r.id: r for r in report.requirements}
+    for rid, what in (("SEC-5.1", "networking.k8s.io/networkpolicies"),
+                      ("SEC-5.3", "node.k8s.io/runtimeclasses")):
+        assert by_id[rid].status not in (Status.full, Status.no), rid  # was Full when readable
+        assert f"cannot list {what}: forbidden (needs get/list)" in by_id[rid].notes
