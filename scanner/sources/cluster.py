@@ -153,7 +153,7 @@ class ApiStatus(Exception):
 def paused_gc() -> Iterator[None]:
     """Parsed JSON has no reference cycles; while tens of thousands of objects are decoded the
     cyclic GC would only rescan the growing heap again and again (measured: json.loads of a
-    40 MB snapshot 4.8 s with it, ~0.6 s without)."""
+    40 MB snapshot ~8 s with it, 2-3 s without; bench/results-collect.md)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
