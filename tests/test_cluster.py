@@ -442,7 +442,10 @@ def test_unknown_context_and_bad_namespace(cli, policies: Path, kubeconfig: Path
     assert result.exit_code == 2 and "no context 'prod'" in result.stderr
     result = invoke(cli, "scan", "--cluster", "--kubeconfig", str(kubeconfig), "-n", "../x")
     assert result.exit_code == 2 and "not a valid namespace name" in result.stderr
-    assert "need --cluster" in invoke(cli, "scan", "x", "--namespace", "a").stderr
+    assert "need --cluster" in invoke(cli, "scan", "x", "--context", "a").stderr
+    result = invoke(cli, "scan", "x", "-n", "a", "-n", "b")
+    assert result.exit_code == 2 and "one --namespace" in result.stderr
+    assert "not both" in invoke(cli, "scan", "x", "--cluster").stderr
 
 
 def test_unreachable_cluster_is_a_cluster_error(policies: Path, tmp_path: Path) -> None:

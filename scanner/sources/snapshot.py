@@ -48,13 +48,13 @@ def max_bytes() -> int:
 
 
 def is_snapshot_path(path: str) -> bool:
-    """True for `*.json.gz` / `*.gz` files, and for `*.json` files whose first bytes carry the
+    """True for `*.json.gz` files, and for `*.json` files whose first bytes carry the
     snapshot schema marker (kaic writes `schema` first)."""
     p = Path(path)
     if path == "-" or not p.is_file():
         return False
-    if p.name.endswith(".gz"):
-        return True
+    if p.name.endswith(".json.gz"):
+        return True  # always ours: no other source reads .json.gz (charts are .tgz)
     if not p.name.endswith(".json"):
         return False
     try:
