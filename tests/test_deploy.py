@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
 
 from scanner.policies import load_library
 from scanner.rbac import cluster_role, render_rbac
@@ -127,7 +129,9 @@ def test_dockerfile_is_slim_non_root_pinned_with_kaic_entrypoint() -> None:
             if line and not line.startswith("#")]
     assert pins and all("==" in p for p in pins)
     names = {p.split("==")[0].lower() for p in pins}
-    assert {"kubernetes", "typer", "pydantic", "pyyaml", "gordon-to-regorus", "rich"} <= names
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["cluster"]
+    assert {Requirement(w).name.lower() for w in wanted} <= names, "pin every runtime dependency"
 
 
 def test_rbac_command_prints_the_role(cli) -> None:
