@@ -369,6 +369,9 @@ def test_transport_refuses_secrets_and_configmap_lists(server: FakeApiServer,
         with pytest.raises(Exception, match="refusing"):
             transport.get(path)
     assert not server.cluster.requests
+    # a namespace that happens to be called "secrets" is not a secret
+    assert transport.get("/api/v1/namespaces/secrets/pods")["kind"] == "PodList"
+    assert transport.get("/api/v1/namespaces/kube-system/configmaps/cluster-autoscaler-status")
 
 
 def test_in_cluster_config_over_tls(cli, policies: Path, tmp_path: Path,

@@ -326,10 +326,15 @@ class _Transient(Exception):
 def _refuse(path: str) -> None:
     """Belt and braces: the planner never asks for these, and this makes sure of it."""
     segments = path.split("?")[0].strip("/").split("/")
-    core = segments[:2] == ["api", "v1"]
-    if core and "secrets" in segments[2:]:
+    if segments[:2] != ["api", "v1"] or len(segments) < 3:
+        return
+    rest = segments[2:]
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        rest = rest[2:]  # /api/v1/namespaces/<ns>/<resource>[/<name>]
+    resource, named = rest[0], len(rest) > 1
+    if resource == "secrets":
         raise KaicError(f"refusing to read secrets ({path})")
-    if core and segments[-1] == "configmaps":
+    if resource == "configmaps" and not named:
         raise KaicError(f"refusing to list configmaps ({path}); kaic reads them only by name")
 
 
