@@ -708,3 +708,21 @@ def test_real_checks_are_unknown_when_their_inputs_are_forbidden(tmp_path: Path)
                       ("SEC-5.3", "node.k8s.io/runtimeclasses")):
         assert by_id[rid].status not in (Status.full, Status.no), rid  # was Full when readable
         assert f"cannot list {what}: forbidden (needs get/list)" in by_id[rid].notes
+
+
+def test_cli_cluster_scan_picks_the_cncf_version_of_the_cluster(cli, tmp_path: Path) -> None:
+    from tests.fakekube import cluster_from_objects
+
+    manifests = load_inventory([str(ROOT / "fixtures" / "examples" / "ai-platform")])
+    cluster = cluster_from_objects(manifests.objects, git_version="v1.35.1")
+    with FakeApiServer(cluster) as srv:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(srv.kubeconfig())
+        result = invoke(cli, "scan", "--cluster", "--kubeconfig", str(kubeconfig), "--profile",
+                        "cncf", "--format", "json", "--fail-on", "never")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["profile"], report["mode"]) == ("cncf-1.35", "cluster")
+    assert len(report["requirements"]) == len(load_profile("cncf-1.35").requirements)
+    assert {r["status"] for r in report["requirements"]} <= {"Full", "Partial", "No", "Unknown"}
+    assert next(r for r in report["requirements"] if r["id"] == "ai_inference")["status"] == "Full"
