@@ -379,14 +379,14 @@ def test_in_cluster_config_over_tls(cli, policies: Path, tmp_path: Path,
     """No kubeconfig, a service account token and CA: kaic uses the in-cluster config."""
     import kubernetes.config.incluster_config as incluster
 
-    import scanner.sources.cluster as cluster_module
+    import scanner.sources.kubeapi as kubeapi
 
     cert, key = self_signed(tmp_path)
     token = tmp_path / "token"
     token.write_text(TOKEN)
     monkeypatch.setattr(incluster, "SERVICE_TOKEN_FILENAME", str(token))
     monkeypatch.setattr(incluster, "SERVICE_CERT_FILENAME", cert)
-    monkeypatch.setattr(cluster_module, "IN_CLUSTER_TOKEN", str(token))
+    monkeypatch.setattr(kubeapi, "IN_CLUSTER_TOKEN", str(token))
     monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
     with FakeApiServer(populate(FakeCluster()), tls=(cert, key)) as srv:
