@@ -674,7 +674,11 @@ def test_live_snapshot_and_manifests_agree_on_the_real_checks(bundle: str, tmp_p
         kubeconfig = tmp_path / "kubeconfig"
         kubeconfig.write_text(srv.kubeconfig())
         collection = collect(inputs_of(library.checks), ClusterOptions(kubeconfig=str(kubeconfig)))
-    assert collection.unreadable == [] and len(collection.objects) == len(manifests.objects)
+    # Checks that declare every ConfigMap get none (kaic reads ConfigMaps only by name): the one
+    # permitted gap, and those checks must then not decide.
+    assert {u["reason"] for u in collection.unreadable} <= {"never listed (name one object)"}
+    configmaps = [o for o in manifests.objects if o["kind"] == "ConfigMap"]
+    assert len(collection.objects) == len(manifests.objects) - len(configmaps)
     write_snapshot(collection, tmp_path / "s.json.gz")
     snapshot = load_snapshot(str(tmp_path / "s.json.gz"), inputs_of(library.checks))[0]
     engine = prepare_engine(library)  # compiled once; each scan sets its own input
@@ -683,10 +687,17 @@ def test_live_snapshot_and_manifests_agree_on_the_real_checks(bundle: str, tmp_p
         live, snap, files = (scan(inv, library, profile, engine=engine)
                              for inv in (to_inventory(collection, "cluster"), snapshot, manifests))
         assert comparable(live) == comparable(snap)
-        decided = [r.id for r in files.requirements if r.checks]
+        blind = {r.id for r in live.requirements
+                 if any(n.startswith("cannot list") for n in r.notes)}
+        for r in live.requirements:
+            if r.id in blind:
+                assert r.status not in (Status.full, Status.no), r.id
+        # As far as the data allows: where the manifests decide, the cluster agrees; where they
+        # cannot (Unknown: e.g. nothing in a bundle shows metrics are scraped), the cluster may.
+        decided = {r.id: r.status for r in files.requirements
+                   if r.checks and r.id not in blind and r.status is not Status.unknown}
         assert decided
-        assert [(r.id, r.status) for r in live.requirements if r.id in decided] == \
-            [(r.id, r.status) for r in files.requirements if r.id in decided]
+        assert {r.id: r.status for r in live.requirements if r.id in decided} == decided
 
 
 def test_real_checks_are_unknown_when_their_inputs_are_forbidden(tmp_path: Path) -> None:
