@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner import __version__
-from scanner.engine import Engine, RegoRuntimeError, create_engine
+from scanner.engine import Engine, RegoRuntimeError, close_engine, create_engine
 from scanner.inventory import Inventory
 from scanner.models import (
     CategoryInfo,
@@ -47,6 +47,7 @@ class CheckOutcome:
     check: Check
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
+    unread: list[str] = field(default_factory=list)  # inputs the collector could not read
 
 
 def prepare_engine(library: PolicyLibrary, engine_name: str = "regorus",
@@ -190,6 +191,11 @@ def judge_requirement(requirement: Requirement, outcomes: list[CheckOutcome]) ->
         if unknown:
             notes.append(f"cannot decide: {_sample(unknown)}")
         notes.extend(f"check {o.check.id} could not be evaluated: {o.error}" for o in errors)
+        unread = list(dict.fromkeys(n for o in outcomes for n in o.unread))
+        if unread:
+            # Unreadable data is never a verdict: neither Full nor No on what was not read.
+            status = {Status.full: Status.partial, Status.no: Status.unknown}.get(status, status)
+            notes.extend(unread)
         if status is Status.no and not deny:
             notes.append("no evidence of this capability in the scanned input")
     if requirement.active_test:
@@ -218,12 +224,23 @@ def scan(
 ) -> ScanReport:
     """The whole evaluation: checks of the profile -> findings -> requirement statuses."""
     started = time.perf_counter()
+    owned = engine is None  # an engine made here is closed here; a caller's, by the caller
     engine = engine or prepare_engine(library)
     relevant = {
         c.id: c for r in profile.requirements for c in profile.checks_for(r, library.checks)
     }
     checks = sorted(relevant.values(), key=lambda c: c.id)
-    outcomes = run_checks(engine, checks, inventory)
+    try:
+        outcomes = run_checks(engine, checks, inventory)
+    finally:
+        if owned:
+            close_engine(engine)
+    if inventory.cluster and inventory.cluster.get("unreadable"):
+        from scanner.unread import unread_notes
+
+        for outcome in outcomes:
+            outcome.unread = unread_notes(outcome.check.metadata.custom.inputs,
+                                          inventory.cluster["unreadable"])
     if waive is not None:
         for outcome in outcomes:
             outcome.findings = waive(outcome.findings, inventory)
