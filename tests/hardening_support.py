@@ -51,6 +51,16 @@ def kustomization(tmp: Path, resource: bytes) -> Path:
     return tmp / "kust"
 
 
+SNAPSHOT_HEAD = (b'{"schema":"kaic.dev/snapshot/v1","kind":"KaicSnapshot","metadata":{"server":'
+                 b'"https://k"},"cluster":{"version":{"gitVersion":"v1.35.0"},"api_resources":[],'
+                 b'"unreadable":[]},"objects":[')
+
+
+def snapshot(tmp: Path, objects: bytes) -> Path:
+    """A snapshot file whose `objects` list is the fuzz case (often invalid JSON by then)."""
+    return write(tmp / "state.json", SNAPSHOT_HEAD + objects + b"]}")
+
+
 # How one fuzz case (bytes) is handed to `kaic scan`: (extra CLI args, stdin bytes or None).
 Feed = Callable[[Path, bytes], tuple[list[str], bytes | None]]
 FEEDS: dict[str, Feed] = {
@@ -62,6 +72,7 @@ FEEDS: dict[str, Feed] = {
     "helm-template": lambda tmp, data: ([str(chart(tmp, data))], None),
     "kustomize-resource": lambda tmp, data: ([str(kustomization(tmp, data))], None),
     "kaic.yaml": lambda tmp, data: ([str(write(tmp / "r" / "kaic.yaml", data).parent)], None),
+    "snapshot": lambda tmp, data: ([str(snapshot(tmp, data))], None),
     "exceptions-file": lambda tmp, data: (
         [str(write(tmp / "r" / ".kaic-exceptions.yaml", data).parent)], None),
 }

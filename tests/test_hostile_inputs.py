@@ -418,3 +418,18 @@ def test_document_limit_holds_across_paths_and_sources(tmp_path: Path,
         paths.append(str(tmp_path / name))
     code, _, stderr = scan_json(*paths)  # 30 per PATH, 60 in the scan
     assert code == 2 and "more than 50 objects and skipped documents in this scan" in stderr
+
+
+@pytest.mark.parametrize(("objects", "message"), [
+    (b"[" * 100_000 + b"]" * 100_000, "JSON nesting too deep"),
+    (b"[" * 150 + b"]" * 150, "objects[0] is nested deeper than 100 levels"),
+    (b'{"apiVersion": "v1", "kind": "ConfigMap", "n": ' + b"9" * 5000 + b"}",
+     "invalid JSON: Exceeds the limit"),
+    (b'{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "\\ud800"}}',
+     "lone surrogate"),  # was a UnicodeEncodeError traceback
+], ids=["deep", "over-the-limit", "huge-int", "lone-surrogate"])
+def test_hostile_snapshot_is_a_clean_error(tmp_path: Path, objects: bytes, message: str) -> None:
+    from tests.hardening_support import snapshot
+
+    code, _, stderr = scan_json(str(snapshot(tmp_path, objects)))
+    assert code == 2 and message in stderr, stderr
