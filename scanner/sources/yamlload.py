@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from scanner.errors import InputError
+from scanner.sources.yamlfast import fast_documents
 
 # Expanded size (containers + scalars) allowed per document once aliases are followed.
 MAX_EXPANDED_NODES = 2_000_000
@@ -48,6 +49,11 @@ def load_documents(text: str, uri: str) -> Iterator[tuple[int, Any]]:
 
     Raises InputError `URI:LINE: problem` for invalid YAML and for alias bombs.
     """
+    fast = fast_documents(text, ManifestLoader)
+    if fast is not None:
+        # Same values as PyYAML's (see yamlfast), built natively; aliases never take this path.
+        yield from enumerate(fast)
+        return
     check_aliases = "&" in text and "*" in text
     try:
         for index, doc in enumerate(yaml.load_all(text, Loader=ManifestLoader)):
