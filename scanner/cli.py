@@ -80,7 +80,8 @@ def scan(
     ] = None,
     fmt: Annotated[
         list[str] | None,
-        typer.Option("--format", "-F", help="table, json, sarif, checklist (repeatable).",
+        typer.Option("--format", "-F",
+                     help="table, json, sarif, checklist, junit, cncf (repeatable).",
                      show_default=False),
     ] = None,
     output: Annotated[
@@ -88,7 +89,8 @@ def scan(
     ] = None,
     output_dir: Annotated[
         Path | None,
-        typer.Option("--output-dir", help="Write every format as kaic.<ext> into this directory."),
+        typer.Option("--output-dir", help="Write every format into this directory "
+                     "(kaic.sarif, kaic.json, kaic-checklist.md, kaic-junit.xml, PRODUCT.yaml)."),
     ] = None,
     profile: Annotated[
         str, typer.Option("--profile", "-p", help="whitepaper-0.9, cncf, cncf-1.33 … cncf-1.37.")
@@ -150,9 +152,11 @@ def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engi
 def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: bool) -> None:
     from scanner.report import OutputFormat, render
 
+    written = [f.filename for f in formats if f is not OutputFormat.cncf]
     for f in formats:
         if output_dir is not None:
-            write_atomically(output_dir / f"kaic.{f.extension}", render(report, f))
+            evidence = written if f is OutputFormat.cncf else None
+            write_atomically(output_dir / f.filename, render(report, f, evidence_files=evidence))
         elif output is not None:
             write_atomically(output, render(report, f))
         elif f is OutputFormat.table:
@@ -175,6 +179,65 @@ def policies_list() -> None:
         c = check.metadata.custom
         reqs = " ".join(f"{k}:{','.join(v)}" for k, v in sorted(c.requirements.items()))
         typer.echo(f"{c.id:32} {c.severity.value:8} {c.scope:9} {reqs}")
+
+
+@policies_app.command("show")
+def policies_show(check_id: Annotated[str, typer.Argument(help="A check id.")]) -> None:
+    """Show a check's metadata, the profiles that use it and its crosswalk."""
+    from scanner.policies import load_library
+    from scanner.profiles import available_profiles, load_profile
+
+    try:
+        check = load_library().check(check_id)
+        profiles = [load_profile(name) for name in available_profiles()]
+    except KaicError as exc:
+        fail(str(exc))
+    meta, c = check.metadata, check.metadata.custom
+    typer.echo(f"{c.id}: {meta.title}\n\n{meta.description.strip()}\n")
+    typer.echo(f"package:   {check.package}\nfile:      {check.path}")
+    typer.echo(f"severity:  {c.severity.value}\nscope:     {c.scope}")
+    for catalogue, ids in sorted(c.requirements.items()):
+        typer.echo(f"{catalogue + ':':10} {', '.join(ids)}")
+    typer.echo("inputs:    " + ", ".join(f"{i.group or 'core'}/{i.resource}" for i in c.inputs))
+    typer.echo("profiles:")
+    for p in profiles:
+        for req in p.requirements:
+            if check in p.checks_for(req, [check]):
+                walk = f" (crosswalk: {', '.join(req.crosswalk)})" if req.crosswalk else ""
+                typer.echo(f"  {p.name}: {req.id} [{req.level.value}] {req.title}{walk}")
+    if c.remediation:
+        typer.echo(f"\nremediation:\n{c.remediation.strip()}")
+    for url in c.docs:
+        typer.echo(f"docs: {url}")
+
+
+@app.command("validate-product")
+def validate_product_cmd(
+    file: Annotated[Path, typer.Argument(help="A PRODUCT.yaml (vX.Y/<product>/PRODUCT.yaml).")],
+    version: Annotated[
+        str | None, typer.Option("--version", help="Kubernetes minor, e.g. 1.35.")
+    ] = None,
+    structure_only: Annotated[
+        bool, typer.Option("--structure-only",
+                           help="Check structure only (a fresh draft still has placeholders).")
+    ] = False,
+) -> None:
+    """Apply the official validator's offline rules to a CNCF self-assessment file."""
+    from scanner.product import validate_product
+
+    try:
+        result = validate_product(file, version)
+    except KaicError as exc:
+        fail(str(exc))
+    for problem in result.structure:
+        typer.echo(f"{file}: structure: {problem}")
+    if not structure_only:
+        for problem in result.readiness:
+            typer.echo(f"{file}: not ready: {problem}")
+    ok = result.ok(structure_only)
+    typer.echo(f"{file}: v{result.version}: " + ("valid" if ok else "invalid")
+               + (" (structure only)" if structure_only else ""))
+    raise typer.Exit(EXIT_OK if ok else EXIT_FAIL)
 
 
 @policies_app.command("test")

@@ -16,6 +16,7 @@ from scanner import __version__
 from scanner.engine import Engine, RegoRuntimeError, create_engine
 from scanner.inventory import Inventory
 from scanner.models import (
+    CategoryInfo,
     CheckError,
     Finding,
     FindingKind,
@@ -183,7 +184,8 @@ def judge_requirement(requirement: Requirement, outcomes: list[CheckOutcome]) ->
         category=requirement.category,
         level=requirement.level,
         title=requirement.title,
-        description=requirement.description.strip(),
+        description=requirement.description,
+        description_original=requirement.description_original,
         status=status,
         checks=[o.check.id for o in outcomes],
         notes=notes,
@@ -233,6 +235,7 @@ def scan(
         kubernetes_version=profile.kubernetes_version,
         mode=inventory.mode,
         roots=inventory.roots,
+        categories=[CategoryInfo(**c.model_dump()) for c in profile.categories],
         requirements=results,
         checks=[c.info() for c in checks],
         errors=[CheckError(check_id=o.check.id, message=o.error) for o in outcomes if o.error],
@@ -248,11 +251,4 @@ def failing_requirements(report: ScanReport, fail_on: str) -> list[RequirementRe
     """Requirements that fail the gate: status No, or active (non-waived) violations, at or
     above the `fail_on` level (`must`, `should`, `never`)."""
     levels = {"must": {Level.MUST}, "should": {Level.MUST, Level.SHOULD}, "never": set()}[fail_on]
-    return [
-        r for r in report.requirements
-        if r.level in levels
-        and (
-            r.status is Status.no
-            or any(f.kind is FindingKind.deny and not f.waived for f in r.findings)
-        )
-    ]
+    return [r for r in report.requirements if r.level in levels and r.fails()]

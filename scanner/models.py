@@ -105,11 +105,18 @@ class RequirementResult(Frozen):
     level: Level
     title: str
     description: str
+    description_original: str | None = Field(None, description="catalogue's original text")
     status: Status
     checks: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     active_test: bool = Field(False, description="official proof needs running workloads")
+
+    def fails(self) -> bool:
+        """Status No, or a violation that is not waived (Partial from unreadable data passes)."""
+        return self.status is Status.no or any(
+            f.kind is FindingKind.deny and not f.waived for f in self.findings
+        )
 
 
 class Skipped(Frozen):
@@ -145,6 +152,14 @@ class CheckInfo(Frozen):
     package: str
 
 
+class CategoryInfo(Frozen):
+    """A catalogue category in display order."""
+
+    key: str
+    title: str
+    title_original: str | None = None
+
+
 class ScanReport(Frozen):
     """The whole result of one scan; every reporter renders this and nothing else."""
 
@@ -156,6 +171,7 @@ class ScanReport(Frozen):
     kubernetes_version: str | None = None
     mode: str
     roots: list[str] = Field(default_factory=list)
+    categories: list[CategoryInfo] = Field(default_factory=list)
     requirements: list[RequirementResult]
     checks: list[CheckInfo]
     errors: list[CheckError] = Field(default_factory=list)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,67 @@ def run_scan(paths: list[str | Path], profile: str = "whitepaper-0.9",
 def invoke(runner: CliRunner, *args: str, input: str | None = None):
     """Run `kaic ARGS...` in-process."""
     return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+
+CHECK = textwrap.dedent("""\
+    # METADATA
+    # title: Team check {name}
+    # description: Looks at ConfigMaps named after rules.
+    # custom:
+    #   id: team-{name}
+    #   requirements:
+    #     team: [{req}]
+    #   severity: medium
+    #   scope: workload
+    #   inputs:
+    #     - {{group: "", resource: configmaps}}
+    package team.{name}
+
+    import rego.v1
+
+    {body}
+    """)
+
+PROFILE = textwrap.dedent("""\
+    schema: kaic.dev/profile/v1
+    name: team
+    title: Team profile
+    catalogue: team
+    categories: [{key: ops, title: Operations}]
+    requirements:
+      - {id: T-1, category: ops, level: MUST, title: Evidence only, description: d}
+      - {id: T-2, category: ops, level: MUST, title: Deny and evidence, description: d}
+      - {id: T-3, category: ops, level: SHOULD, title: Broken check, description: d}
+      - {id: T-4, category: ops, level: MUST, title: No check, description: d}
+      - {id: T-5, category: ops, level: MUST, title: Unknown only, description: d}
+    """)
+
+BODIES = {
+    "evidence": ("T-1", 'evidence contains {"msg": "ok", "ref": {"kind": "ConfigMap"}} if true'),
+    "deny": ("T-2", textwrap.dedent("""\
+        deny contains {"msg": sprintf("%s is bad", [o.metadata.name]), "ref": {
+          "apiVersion": "v1", "kind": "ConfigMap", "namespace": "", "name": o.metadata.name},
+          "field": "data.bad"} if {
+          some o in input.objects
+          o.data.bad
+        }
+        evidence contains {"msg": "seen"} if true""")),
+    "broken": ("T-3", 'deny contains {"msg": x} if { some o in input.objects; x := o.kind + 1 }'),
+    "unknown": ("T-5", 'unknown contains {"msg": "cannot see nodes"} if true'),
+}
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> ScanReport:
+    """A report from a tiny team library + profile covering every status and an error."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    for name, (req, body) in BODIES.items():
+        (policies / f"{name}.rego").write_text(CHECK.format(name=name, req=req, body=body))
+    (tmp_path / "profile.yaml").write_text(PROFILE)
+    (tmp_path / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  bad: 'yes'\n")
+    library = load_library([policies])
+    inventory = load_inventory([str(tmp_path / "cm.yaml")])
+    profile = load_profile(str(tmp_path / "profile.yaml"))
+    return scan(inventory, library, profile, engine=prepare_engine(library))

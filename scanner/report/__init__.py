@@ -14,15 +14,22 @@ class OutputFormat(StrEnum):
     json = "json"
     sarif = "sarif"
     checklist = "checklist"
+    junit = "junit"
+    cncf = "cncf"
 
     @property
-    def extension(self) -> str:
-        """File name suffix used with --output-dir."""
-        return {"table": "txt", "json": "json", "sarif": "sarif", "checklist": "md"}[self.value]
+    def filename(self) -> str:
+        """File name used with --output-dir (the CNCF draft keeps the official name)."""
+        return {
+            "table": "kaic.txt", "json": "kaic.json", "sarif": "kaic.sarif",
+            "checklist": "kaic-checklist.md", "junit": "kaic-junit.xml", "cncf": "PRODUCT.yaml",
+        }[self.value]
 
 
-def render(report: ScanReport, fmt: OutputFormat, *, color: bool = False, width: int = 120) -> str:
-    """Render `report` in one format."""
+def render(report: ScanReport, fmt: OutputFormat, *, color: bool = False, width: int = 120,
+           evidence_files: list[str] | None = None) -> str:
+    """Render `report` in one format. `evidence_files` (CNCF draft only) are the report files
+    written beside it."""
     match fmt:
         case OutputFormat.json:
             from scanner.report.json import render_json
@@ -36,6 +43,14 @@ def render(report: ScanReport, fmt: OutputFormat, *, color: bool = False, width:
             from scanner.report.checklist import render_checklist
 
             return render_checklist(report)
+        case OutputFormat.junit:
+            from scanner.report.junit import render_junit
+
+            return render_junit(report)
+        case OutputFormat.cncf:
+            from scanner.report.cncf import render_cncf
+
+            return render_cncf(report, evidence_files)
         case OutputFormat.table:
             from scanner.report.table import render_table
 
