@@ -21,6 +21,10 @@ from scanner.sources.yamlload import ManifestLoader
 if TYPE_CHECKING:
     from scanner.inventory import Origin
 
+# Parsed files kept for line lookups; the evaluator resolves findings file by file, so a few
+# suffice, and memory stays flat however many files a scan has.
+CACHED_FILES = 32
+
 _TOKEN = re.compile(r'\.?([^.\[\]]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
 
 
@@ -89,6 +93,8 @@ class YamlLocator:
             return None
         if path not in self._indexes:
             text = self._read(path)
+            if len(self._indexes) >= CACHED_FILES:
+                del self._indexes[next(iter(self._indexes))]  # the oldest first
             self._indexes[path] = TextIndex.build(text) if text is not None else None
         index = self._indexes[path]
         if index is None:
@@ -105,6 +111,8 @@ class YamlLocator:
     def _documents(self, origin: Origin) -> list[yaml.Node | None]:
         path = origin.key[0]
         if path not in self._trees:
+            if len(self._trees) >= CACHED_FILES:
+                del self._trees[next(iter(self._trees))]
             try:
                 text = self.texts.get(path)
                 if text is None:
