@@ -26,7 +26,6 @@ RuntimeClass (30%), images by tag instead of digest (40% per workload), no Netwo
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import random
@@ -305,17 +304,37 @@ def to_yaml(documents: list[dict[str, Any]]) -> str:
 def write_snapshot(path: Path, objects: list[dict[str, Any]]) -> bool:
     """Write a kaic snapshot of `objects` with kaic's own writer; False when this kaic has none.
 
-    The snapshot format belongs to `scanner.sources.snapshot`; the corpus does not guess it.
+    The snapshot format belongs to `scanner.sources.snapshot`; the corpus does not guess it. The
+    cluster facts say every resource of the corpus was listed and readable.
     """
     try:
-        from scanner.sources import snapshot  # type: ignore[attr-defined]
+        from scanner.sources.cluster import Collection  # type: ignore[attr-defined]
+        from scanner.sources.snapshot import write_snapshot as kaic_write  # type: ignore
     except ImportError:
         return False
-    writer = getattr(snapshot, "write_snapshot", None)
-    if writer is None:
+    resources = sorted({(o["apiVersion"], o["kind"]) for o in objects})
+    api_resources = [
+        {"group": api.rsplit("/", 1)[0] if "/" in api else "", "version": api.rsplit("/", 1)[-1],
+         "resource": kind.lower() + ("es" if kind.endswith("s") else "s"), "kind": kind,
+         "namespaced": kind not in CLUSTER_SCOPED}
+        for api, kind in resources
+    ]
+    try:
+        collection = Collection(
+            server="https://bench.invalid:6443", context="bench",
+            collected_at="2026-01-01T00:00:00Z", kaic_version="bench",
+            version={"gitVersion": "v1.35.0", "major": "1", "minor": "35"},
+            api_resources=api_resources, unreadable=[], inputs=[],
+            namespaces=sorted({o["metadata"].get("namespace", "") for o in objects} - {""}),
+            objects=objects,
+        )
+        kaic_write(collection, path)
+    except TypeError:  # the snapshot API changed: fall back to the labelled stand-in
         return False
-    writer(path, objects)
     return True
+
+
+CLUSTER_SCOPED = frozenset({"RuntimeClass", "GatewayClass", "Namespace"})
 
 
 def generate(out: Path, objects: int, seed: int = DEFAULT_SEED, *, snapshot: bool = True,
