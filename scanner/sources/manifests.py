@@ -41,13 +41,23 @@ def display_uri(path: Path, root: Path) -> str:
     return resolved.as_posix()
 
 
-def iter_manifest_files(root: Path) -> Iterator[Path]:
+CHART_MARKER = "Chart.yaml"
+
+
+def iter_manifest_files(root: Path, charts: list[Path] | None = None) -> Iterator[Path]:
     """Manifest files under `root` in a stable order. Hidden directories (`.git`) are skipped;
-    symlinked directories are not followed, so a symlink loop cannot trap the walk."""
+    symlinked directories are not followed, so a symlink loop cannot trap the walk. Helm chart
+    directories below the root (a `Chart.yaml`) are not read as raw YAML: their templates are
+    not YAML; they are appended to `charts` for the caller."""
     if not root.is_dir():
         yield root
         return
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        if CHART_MARKER in filenames and Path(dirpath) != root:
+            dirnames[:] = []
+            if charts is not None:
+                charts.append(Path(dirpath))
+            continue
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
             if name.endswith(MANIFEST_SUFFIXES) and not name.startswith("."):
@@ -88,8 +98,14 @@ class ManifestSource:
             if not root.exists():
                 raise InputError(f"{arg}: no such file or directory")
             inventory.roots.append(arg)
-            for file in iter_manifest_files(root):
+            charts: list[Path] = []
+            for file in iter_manifest_files(root, charts):
                 self._add_file(inventory, file, root)
+            inventory.skipped.extend(
+                Skipped(uri=display_uri(c, root), reason="Helm chart inside a manifest directory: "
+                        "scan it as its own PATH to render it")
+                for c in charts
+            )
         return inventory
 
     def _add_file(self, inventory: Inventory, file: Path, root: Path) -> None:

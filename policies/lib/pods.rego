@@ -1,0 +1,385 @@
+# Pod-spec normaliser: finds every pod spec an object carries, for every workload kind
+# kaic knows, with the dotted field path of each, so checks are written once for Pods,
+# Deployments, JobSets, InferenceServices, Sandboxes and the rest.
+# Library package: no METADATA block (it is not a check).
+#
+# API (all return arrays, in document order; [] for objects that carry no pod spec):
+#
+#   pod_specs(obj)      [{"spec", "path", "metadata", "metadata_path", "labels"}]
+#                       spec: the PodSpec (or PodSpec-like object); path: its field path;
+#                       metadata: the pod template's metadata ({} if none);
+#                       metadata_path: where pod labels are set for these pods;
+#                       labels: the labels the running pods will carry (template labels
+#                       plus the labels the owning controller is known to add).
+#   containers(obj)     [{"container", "path", "pod_path", "type", "name"}]
+#   containers_of(obj, specs)   the same, reusing specs = pod_specs(obj)
+#                       type: initContainers | containers | ephemeralContainers | model
+#                       ("model" = KServe model/framework specs and the TrainJob trainer,
+#                       which are containers in all but name).
+#   images(obj)         [{"image", "path", "container_path", "name"}]
+#                       path: the field holding the image reference (`...image`, or a
+#                       KServe `storageUri` / LLMInferenceService `model.uri` with oci://).
+#   pod_label_sets(obj) [{"labels", "path"}]: label sets of the pods obj creates; for
+#                       kinds without an inline pod spec (TrainJob), the labels the
+#                       controller adds, at path "metadata".
+#   workload_kinds      set of kinds with pod specs this library understands.
+package kaic.lib.pods
+
+import rego.v1
+
+import data.kaic.lib.k8s
+
+# Kinds whose pod template sits at spec.template.
+_spec_template_kinds := {
+	"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController",
+	"Notebook", # Kubeflow notebooks (kubeflow.org)
+	"Rollout", # Argo Rollouts
+}
+
+# Kubeflow training-operator jobs: spec.<x>ReplicaSpecs.<role>.template.
+_kubeflow_job_kinds := {"PyTorchJob", "TFJob", "MPIJob", "XGBoostJob", "PaddleJob", "JAXJob", "MXJob"}
+
+# KServe InferenceService components; each embeds a PodSpec inline.
+_kserve_components := ["predictor", "transformer", "explainer"]
+
+# KServe model / framework specs: a Container inline plus storageUri.
+_kserve_model_keys := [
+	"model", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx", "pmml",
+	"lightgbm", "paddle", "huggingface", "alibi", "art",
+]
+
+workload_kinds := {
+	"Pod", "PodTemplate", "Job", "CronJob", "JobSet", "LeaderWorkerSet",
+	"TrainJob", "TrainingRuntime", "ClusterTrainingRuntime",
+	"RayCluster", "RayJob", "RayService",
+	"InferenceService", "LLMInferenceService",
+	"Sandbox", "SandboxTemplate",
+	"Service", # only Knative serving.knative.dev Services carry a template
+} | _spec_template_kinds | _kubeflow_job_kinds
+
+# ---------------------------------------------------------------------------
+# pod_specs
+# ---------------------------------------------------------------------------
+
+pod_specs(obj) := [entry |
+	some t in _templates(obj)
+	is_object(t.spec)
+	template_labels := k8s.as_object(object.get(t.metadata, "labels", {}))
+	entry := {
+		"spec": t.spec,
+		"path": t.path,
+		"metadata": t.metadata,
+		"metadata_path": t.metadata_path,
+		"labels": object.union(template_labels, t.injected),
+	}
+]
+
+# The generic entry for a PodTemplateSpec-shaped value ({metadata, spec}) at `at`.
+_template(tpl, at, injected) := {
+	"spec": tpl.spec,
+	"path": k8s.path(at, "spec"),
+	"metadata": k8s.as_object(object.get(tpl, "metadata", {})),
+	"metadata_path": k8s.path(at, "metadata"),
+	"injected": injected,
+} if {
+	is_object(tpl)
+	is_object(tpl.spec)
+}
+
+# A bare PodSpec at `at`, whose pods take their labels from `meta` at `meta_path`.
+_bare(spec, at, meta, meta_path, injected) := {
+	"spec": spec,
+	"path": at,
+	"metadata": k8s.as_object(meta),
+	"metadata_path": meta_path,
+	"injected": injected,
+} if {
+	is_object(spec)
+}
+
+# Each kind below has its own definition; kinds are disjoint, so exactly one applies.
+
+_templates(obj) := [_bare(obj.spec, "spec", k8s.metadata(obj), "metadata", {})] if {
+	obj.kind == "Pod"
+}
+
+_templates(obj) := [_template(obj.template, "template", {})] if {
+	obj.kind == "PodTemplate"
+}
+
+_templates(obj) := [_template(obj.spec.template, "spec.template", {})] if {
+	obj.kind in _spec_template_kinds
+}
+
+# Knative Service (not core Service: that one has no pod template).
+_templates(obj) := [_template(obj.spec.template, "spec.template", {})] if {
+	obj.kind == "Service"
+	k8s.group(obj) == "serving.knative.dev"
+}
+
+# batch/v1 Job (spec.template) and Volcano Job (spec.tasks[i].template).
+_templates(obj) := array.concat(plain, tasks) if {
+	obj.kind == "Job"
+	injected := _named(obj, {"job-name": k8s.name(obj), "batch.kubernetes.io/job-name": k8s.name(obj)})
+	plain := [t | t := _template(obj.spec.template, "spec.template", injected)]
+	tasks := [t |
+		some i, task in k8s.array_at(obj, ["spec", "tasks"])
+		t := _template(task.template, sprintf("%s.template", [k8s.index_path("spec", "tasks", i)]), {})
+	]
+}
+
+_templates(obj) := [_template(obj.spec.jobTemplate.spec.template, "spec.jobTemplate.spec.template", {})] if {
+	obj.kind == "CronJob"
+}
+
+_templates(obj) := _jobset_templates(obj.spec, "spec", k8s.name(obj)) if {
+	obj.kind == "JobSet"
+}
+
+# Kubeflow Trainer runtimes embed a JobSet template at spec.template.
+_templates(obj) := _jobset_templates(obj.spec.template.spec, "spec.template.spec", "") if {
+	obj.kind in {"TrainingRuntime", "ClusterTrainingRuntime"}
+}
+
+_templates(obj) := [t |
+	some role in ["leaderTemplate", "workerTemplate"]
+	t := _template(
+		obj.spec.leaderWorkerTemplate[role],
+		sprintf("spec.leaderWorkerTemplate.%s", [role]),
+		_named(obj, {"leaderworkerset.sigs.k8s.io/name": k8s.name(obj)}),
+	)
+] if {
+	obj.kind == "LeaderWorkerSet"
+}
+
+_templates(obj) := [t |
+	some key, specs in k8s.object_at(obj, "spec")
+	endswith(key, "ReplicaSpecs")
+	some role, replica in k8s.as_object(specs)
+	t := _template(
+		replica.template,
+		sprintf("spec.%s.%s.template", [key, role]),
+		_named(obj, {"training.kubeflow.org/job-name": k8s.name(obj), "training.kubeflow.org/replica-type": lower(role)}),
+	)
+] if {
+	obj.kind in _kubeflow_job_kinds
+}
+
+_templates(obj) := _ray_templates(obj.spec, "spec", k8s.name(obj)) if {
+	obj.kind == "RayCluster"
+}
+
+# RayJob: the cluster it creates plus the optional submitter pod.
+_templates(obj) := array.concat(cluster, submitter) if {
+	obj.kind == "RayJob"
+	cluster := _ray_templates(obj.spec.rayClusterSpec, "spec.rayClusterSpec", "")
+	submitter := [t | t := _template(obj.spec.submitterPodTemplate, "spec.submitterPodTemplate", {})]
+}
+
+_templates(obj) := _ray_templates(obj.spec.rayClusterConfig, "spec.rayClusterConfig", "") if {
+	obj.kind == "RayService"
+}
+
+# KServe InferenceService: each component is a PodSpec inline (plus workerSpec for
+# multi-node serving). KServe labels the pods with the service name and component, and
+# copies the InferenceService's own labels and the component's `labels`.
+_templates(obj) := array.concat(components, workers) if {
+	obj.kind == "InferenceService"
+	components := [t |
+		some component in _kserve_components
+		spec := obj.spec[component]
+		t := _bare(
+			spec, sprintf("spec.%s", [component]),
+			{"labels": object.union(k8s.labels(obj), k8s.object_at(spec, "labels"))},
+			sprintf("spec.%s", [component]),
+			_named(obj, {"serving.kserve.io/inferenceservice": k8s.name(obj), "component": component}),
+		)
+	]
+	workers := [t |
+		some component in _kserve_components
+		t := _bare(
+			obj.spec[component].workerSpec, sprintf("spec.%s.workerSpec", [component]),
+			{"labels": k8s.labels(obj)}, sprintf("spec.%s", [component]),
+			_named(obj, {"serving.kserve.io/inferenceservice": k8s.name(obj)}),
+		)
+	]
+}
+
+# KServe LLMInferenceService: spec.template / spec.worker are PodSpecs, and the same
+# again under spec.prefill for disaggregated prefill/decode.
+_templates(obj) := [t |
+	some parts in [["template"], ["worker"], ["prefill", "template"], ["prefill", "worker"]]
+	t := _bare(
+		object.get(obj, array.concat(["spec"], parts), null),
+		concat(".", array.concat(["spec"], parts)),
+		k8s.metadata(obj), "metadata", {},
+	)
+] if {
+	obj.kind == "LLMInferenceService"
+}
+
+# agent-sandbox Sandbox (agents.x-k8s.io) and SandboxTemplate (extensions.agents.x-k8s.io).
+_templates(obj) := [_template(obj.spec.podTemplate, "spec.podTemplate", {})] if {
+	obj.kind in {"Sandbox", "SandboxTemplate"}
+}
+
+# Controller-added labels carry the owner's name; objects without one (generateName)
+# get none, rather than labels with an empty value.
+_named(obj, injected) := injected if k8s.name(obj) != "" else := {}
+
+# JobSet-shaped spec: replicatedJobs[i].template (a JobTemplateSpec) .spec.template.
+_jobset_templates(spec, at, jobset_name) := [t |
+	some i, rj in k8s.array_at(spec, "replicatedJobs")
+	base := k8s.index_path(at, "replicatedJobs", i)
+	t := _template(
+		rj.template.spec.template,
+		sprintf("%s.template.spec.template", [base]),
+		_jobset_labels(jobset_name, rj),
+	)
+]
+
+_jobset_labels(jobset_name, rj) := {
+	"jobset.sigs.k8s.io/jobset-name": jobset_name,
+	"jobset.sigs.k8s.io/replicatedjob-name": rj.name,
+} if {
+	jobset_name != ""
+	is_string(rj.name)
+} else := {}
+
+# KubeRay cluster spec: headGroupSpec.template and workerGroupSpecs[i].template.
+_ray_templates(spec, at, cluster_name) := array.concat(head, workers) if {
+	head := [t |
+		t := _template(
+			spec.headGroupSpec.template, sprintf("%s.headGroupSpec.template", [at]),
+			_ray_labels(cluster_name, "head", null),
+		)
+	]
+	workers := [t |
+		some i, group in k8s.array_at(spec, "workerGroupSpecs")
+		t := _template(
+			group.template, sprintf("%s.template", [k8s.index_path(at, "workerGroupSpecs", i)]),
+			_ray_labels(cluster_name, "worker", k8s.get(group, "groupName", null)),
+		)
+	]
+}
+
+_ray_labels(cluster_name, node_type, group_name) := object.union(
+	{"ray.io/cluster": cluster_name, "ray.io/node-type": node_type},
+	{"ray.io/group": group_name | is_string(group_name)},
+) if {
+	cluster_name != ""
+} else := {}
+
+# ---------------------------------------------------------------------------
+# containers and images
+# ---------------------------------------------------------------------------
+
+_container_fields := ["initContainers", "containers", "ephemeralContainers"]
+
+containers(obj) := containers_of(obj, pod_specs(obj))
+
+# containers_of(obj, specs): containers(obj) when pod_specs(obj) is already at hand
+# (regorus does not memoise function calls, so callers that need both compute once).
+containers_of(obj, specs) := array.concat(regular, _model_containers(obj)) if {
+	regular := [entry |
+		some p in specs
+		some field in _container_fields
+		some i, c in k8s.as_array(object.get(p.spec, field, []))
+		is_object(c)
+		entry := {
+			"container": c,
+			"path": k8s.index_path(p.path, field, i),
+			"pod_path": p.path,
+			"type": field,
+			"name": k8s.as_string(object.get(c, "name", "")),
+		}
+	]
+}
+
+# Containers that are not in a pod spec: KServe model/framework specs and the
+# Kubeflow Trainer TrainJob trainer.
+_model_containers(obj) := _kserve_models(obj) if {
+	obj.kind == "InferenceService"
+} else := _trainjob_trainer(obj) if {
+	obj.kind == "TrainJob"
+} else := []
+
+# KServe model/framework specs, one per component.
+_kserve_models(obj) := [entry |
+	some component in _kserve_components
+	spec := obj.spec[component]
+	is_object(spec)
+	some key in _kserve_model_keys
+	c := spec[key]
+	is_object(c)
+	entry := {
+		"container": c,
+		"path": sprintf("spec.%s.%s", [component, key]),
+		"pod_path": sprintf("spec.%s", [component]),
+		"type": "model",
+		"name": k8s.as_string(object.get(c, "name", key)),
+	}
+]
+
+# TrainJob: spec.trainer overrides the runtime's trainer container (image, command,
+# env, resourcesPerNode); it is exposed as a container whose `resources` are the
+# per-node resources. The pod spec itself lives in the referenced runtime.
+_trainjob_trainer(obj) := [entry |
+	trainer := obj.spec.trainer
+	is_object(trainer)
+	entry := {
+		"container": object.union(trainer, {
+			"name": "trainer",
+			"resources": k8s.as_object(object.get(trainer, "resourcesPerNode", {})),
+		}),
+		"path": "spec.trainer",
+		"pod_path": "spec.trainer",
+		"type": "model",
+		"name": "trainer",
+	}
+]
+
+images(obj) := array.concat(container_images, model_images) if {
+	container_images := [{"image": c.container.image, "path": k8s.path(c.path, "image"), "container_path": c.path, "name": c.name} |
+		some c in containers(obj)
+		is_string(c.container.image)
+		c.container.image != ""
+	]
+
+	# Model weights pulled as OCI images (KServe modelcars) are images too.
+	model_images := [{"image": ref, "path": at, "container_path": container_path, "name": name} |
+		some candidate in _oci_model_uris(obj)
+		[uri, at, container_path, name] := candidate
+		some prefix in ["oci://", "oci+native://"]
+		startswith(uri, prefix)
+		ref := substring(uri, count(prefix), -1)
+	]
+}
+
+_oci_model_uris(obj) := [[c.container.storageUri, k8s.path(c.path, "storageUri"), c.path, c.name] |
+	some c in containers(obj)
+	c.type == "model"
+	is_string(c.container.storageUri)
+] if {
+	obj.kind != "LLMInferenceService"
+}
+
+_oci_model_uris(obj) := [[obj.spec.model.uri, "spec.model.uri", "spec.model", "model"] |
+	is_string(obj.spec.model.uri)
+] if {
+	obj.kind == "LLMInferenceService"
+}
+
+# ---------------------------------------------------------------------------
+# Pod labels
+# ---------------------------------------------------------------------------
+
+pod_label_sets(obj) := [{"labels": p.labels, "path": p.metadata_path} | some p in specs] if {
+	specs := pod_specs(obj)
+	count(specs) > 0
+} else := [{"labels": _controller_labels(obj), "path": "metadata"}]
+
+# Labels that controllers put on pods of kinds without an inline pod spec.
+_controller_labels(obj) := _named(obj, {"jobset.sigs.k8s.io/jobset-name": k8s.name(obj)}) if {
+	obj.kind == "TrainJob"
+} else := {}
