@@ -232,21 +232,6 @@ def sarif_document(report: ScanReport) -> dict[str, Any]:
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-_RESULTS_SLOT = "\x00kaic-results\x00"
-
-
 def render_sarif(report: ScanReport) -> str:
-    """SARIF 2.1.0 JSON text: indented, except that each result is one line.
-
-    `json.dumps(indent=...)` runs in pure Python; tens of thousands of results took seconds.
-    The results array is written with the C encoder, one result per line (still diffable).
-    """
-    document = sarif_document(report)
-    run = document["runs"][0]
-    results = run["results"]
-    run["results"] = _RESULTS_SLOT
-    text = json.dumps(document, indent=2, ensure_ascii=False)
-    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
-    body = "[]" if not results else (
-        "[\n" + ",\n".join("        " + encode(r) for r in results) + "\n      ]")
-    return text.replace(json.dumps(_RESULTS_SLOT), body, 1) + "\n"
+    """SARIF 2.1.0 JSON text."""
+    return json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"
