@@ -178,26 +178,42 @@ _exposures := [{
 	routes := _routes_to(services, label_sets)
 ]
 
-_services_by_namespace[ns] := [svc | some svc in k8s.objects_of_kind("Service"); k8s.namespace(svc) == ns; k8s.group(svc) == ""] if {
-	some ns in {k8s.namespace(svc) | some svc in k8s.objects_of_kind("Service")}
+# Core-group Services by namespace, in input order. Built from one pass (an index of
+# positions, as k8s.by_kind): filtering every Service once per namespace was quadratic.
+_core_services := [svc | some svc in k8s.objects_of_kind("Service"); k8s.group(svc) == ""]
+
+_services_by_namespace[ns] := [_core_services[i] | some i in ids] if {
+	some ns, ids in _service_namespace_index
+}
+
+_service_namespace_index[ns] contains i if {
+	some i, svc in _core_services
+	ns := k8s.namespace(svc)
 }
 
 # Routes reaching the workload: through one of its Services, or through an InferencePool
-# whose selector matches its pods.
-_routes_to(services, label_sets) := {b.route |
-	some b in _backend_refs
-	_reaches(b, services, label_sets)
+# whose selector matches its pods. Service backends are looked up by [namespace, name]
+# (one pass over all backendRefs) instead of scanning every backendRef per workload.
+_routes_to(services, label_sets) := _service_routes(services) | {b.route |
+	some b in _pool_backend_refs
+	_reaches_pool(b, label_sets)
 }
 
-_reaches(b, services, _) if {
+_service_routes(services) := {_backend_refs[i].route |
+	some svc in services
+	some i in object.get(_service_backend_index, json.marshal([k8s.namespace(svc), k8s.name(svc)]), set())
+}
+
+_service_backend_index[key] contains i if {
+	some i, b in _backend_refs
 	b.kind == "Service"
 	b.group in {"", "core"}
-	some svc in services
-	b.name == k8s.name(svc)
-	b.namespace == k8s.namespace(svc)
+	key := json.marshal([b.namespace, b.name]) # a string: object.get reads an array as a path
 }
 
-_reaches(b, _, label_sets) if {
+_pool_backend_refs := [b | some b in _backend_refs; b.kind == "InferencePool"]
+
+_reaches_pool(b, label_sets) if {
 	b.kind == "InferencePool"
 	some pool in _inference_pools
 	b.name == k8s.name(pool)
