@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="3 runs, 10k objects only: a smoke run, not for results.md")
     parser.add_argument("--runs", type=int, help="runs per measurement (default 5; quick 3)")
+    parser.add_argument("--scaling-runs", type=int,
+                        help="runs per scaling measurement (default: --runs)")
     parser.add_argument("--sizes", help="comma-separated object counts (default 10000,50000,"
                         "100000; quick 10000)")
     parser.add_argument("--checkov", help=f"checkov executable (or ${CHECKOV_ENV})")
@@ -240,13 +242,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stages", action="store_true", help="skip the stage breakdown")
     args = parser.parse_args(argv)
     runs = args.runs or (3 if args.quick else 5)
+    scaling_runs = args.scaling_runs or runs
     sizes = [int(s) for s in (args.sizes or ("10000" if args.quick else
                                               "10000,50000,100000")).split(",")]
     command = "python bench/run.py" + ("".join(f" {a}" for a in (argv or sys.argv[1:])))
     env = kaic_env()
     out_dir = Path(tempfile.mkdtemp(prefix="kaic-bench-out-"))
     started = datetime.now(UTC)
-    report: dict[str, Any] = {"command": command, "runs": runs, "sizes": sizes,
+    report: dict[str, Any] = {"command": command, "runs": runs, "scaling_runs": scaling_runs,
+                              "sizes": sizes,
                               "machine_before": machine()}
 
     # 1. Side by side on the 2,000-document corpus.
@@ -298,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         for label, path, note in inputs:
             measured = [Runs(label)]
             repeat(measured, [[*kaic_cmd(), "scan", str(path), "--format", "sarif",
-                               "-o", str(out_dir / "scale.sarif")]], runs, cwd=ROOT, env=env)
+                               "-o", str(out_dir / "scale.sarif")]], scaling_runs, cwd=ROOT,
+                   env=env)
             row["inputs"].append({"label": label, "note": note, "runs": measured[0]})
         row["floor"] = parse_floor(work / "manifests", repeats=1 if n > 10000 else 3)
         if not args.no_stages:
@@ -332,7 +337,8 @@ def render(r: dict[str, Any]) -> str:
         "# kaic benchmark results",
         "",
         f"Command: `{r['command']}` (run from the repository root; "
-        f"{r['runs']} runs per measurement, medians; {r['minutes']:.1f} min).",
+        f"{r['runs']} runs per side-by-side measurement, {r['scaling_runs']} per scaling "
+        f"measurement, medians; {r['minutes']:.1f} min).",
         "",
         f"- Date: {r['started']}; kaic {r['kaic_version']} at `{r['revision']}`",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}; "
