@@ -426,6 +426,9 @@ def render(r: dict[str, Any]) -> str:
                       f"peak RSS (target < {TARGET_SNAPSHOT_SECONDS:.0f} s and < "
                       f"{TARGET_SNAPSHOT_RSS_GIB} GiB: {_verdict(ok)}).", ""]
     lines += _stage_tables(r["scaling"])
+    notes = ROOT / "bench" / "changes.md"
+    if notes.is_file():  # the hand-written analysis travels with every refresh of the numbers
+        lines += ["", notes.read_text().rstrip()]
     return "\n".join(lines).rstrip() + "\n"
 
 
