@@ -340,7 +340,7 @@ def render(r: dict[str, Any]) -> str:
         f"{r['runs']} runs per side-by-side measurement, {r['scaling_runs']} per scaling "
         f"measurement, medians; {r['minutes']:.1f} min).",
         "",
-        f"- Date: {r['started']}; kaic {r['kaic_version']} at `{r['revision']}`",
+        f"- Date: {r['started']}; {r['kaic_version']} at `{r['revision']}`",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}; "
         f"Python {m['python']}",
         f"- Load average before / after: {m['load']} / {m2['load']} (other processes share "
