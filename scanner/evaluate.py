@@ -110,6 +110,22 @@ def _to_finding(check: Check, kind: FindingKind, item: Any, inventory: Inventory
     return _make_finding(check, kind, message, ref, field_path, origin)
 
 
+def rules_query(package: str) -> str:
+    """A query for just the result rules of a package, each as `[value]` or `[]` when the
+    package does not define it. Asking for `data.<package>` would also evaluate, serialise
+    and parse every helper rule (e.g. whole workload objects per group): measured ~2x the
+    peak memory of a 10k-object scan."""
+    rules = ", ".join(f'"{k.value}": [x | x := data.{package}.{k.value}]' for k in RULES)
+    return "{" + rules + "}"
+
+
+def _unwrap(document: Any) -> dict[str, Any]:
+    """{rule: value} from a `rules_query` result, leaving out undefined rules."""
+    if not isinstance(document, dict):
+        return {}
+    return {k: v[0] for k, v in document.items() if isinstance(v, list) and v}
+
+
 def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) -> list[CheckOutcome]:
     """Evaluate each check's package once over the whole inventory.
 
@@ -125,11 +141,11 @@ def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) ->
         outcome = CheckOutcome(check=check)
         outcomes.append(outcome)
         try:
-            document = engine.query(f"data.{check.package}")
+            document = engine.query(rules_query(check.package))
         except RegoRuntimeError as exc:
             outcome.error = str(exc)
             continue
-        document = document if isinstance(document, dict) else {}
+        document = _unwrap(document)
         for kind in RULES:
             for item in _as_items(document.get(kind.value)):
                 message, ref, field_path = _finding_parts(item)
