@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner import __version__
-from scanner.engine import Engine, RegoRuntimeError, create_engine
+from scanner.engine import Engine, RegoRuntimeError, close_engine, create_engine
 from scanner.inventory import Inventory, Origin
 from scanner.models import (
     CategoryInfo,
@@ -46,6 +46,7 @@ class CheckOutcome:
     check: Check
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
+    unread: list[str] = field(default_factory=list)  # inputs the collector could not read
 
 
 def prepare_engine(library: PolicyLibrary, engine_name: str = "regorus",
@@ -140,12 +141,18 @@ def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) ->
     for check in checks:
         outcome = CheckOutcome(check=check)
         outcomes.append(outcome)
+        # regorus takes ad-hoc queries; the opa engine's Data API only data references.
+        rules_only = getattr(engine, "name", "") == "regorus"
         try:
-            document = engine.query(rules_query(check.package))
+            document = engine.query(rules_query(check.package) if rules_only
+                                    else f"data.{check.package}")
         except RegoRuntimeError as exc:
             outcome.error = str(exc)
             continue
-        document = _unwrap(document)
+        if rules_only:
+            document = _unwrap(document)
+        elif not isinstance(document, dict):
+            document = {}
         for kind in RULES:
             for item in _as_items(document.get(kind.value)):
                 message, ref, field_path = _finding_parts(item)
@@ -212,6 +219,11 @@ def judge_requirement(requirement: Requirement, outcomes: list[CheckOutcome]) ->
         if unknown:
             notes.append(f"cannot decide: {_sample(unknown)}")
         notes.extend(f"check {o.check.id} could not be evaluated: {o.error}" for o in errors)
+        unread = list(dict.fromkeys(n for o in outcomes for n in o.unread))
+        if unread:
+            # Unreadable data is never a verdict: neither Full nor No on what was not read.
+            status = {Status.full: Status.partial, Status.no: Status.unknown}.get(status, status)
+            notes.extend(unread)
         if status is Status.no and not deny:
             notes.append("no evidence of this capability in the scanned input")
     if requirement.active_test:
@@ -240,12 +252,23 @@ def scan(
 ) -> ScanReport:
     """The whole evaluation: checks of the profile -> findings -> requirement statuses."""
     started = time.perf_counter()
+    owned = engine is None  # an engine made here is closed here; a caller's, by the caller
     engine = engine or prepare_engine(library)
     relevant = {
         c.id: c for r in profile.requirements for c in profile.checks_for(r, library.checks)
     }
     checks = sorted(relevant.values(), key=lambda c: c.id)
-    outcomes = run_checks(engine, checks, inventory)
+    try:
+        outcomes = run_checks(engine, checks, inventory)
+    finally:
+        if owned:
+            close_engine(engine)
+    if inventory.cluster and inventory.cluster.get("unreadable"):
+        from scanner.unread import unread_notes
+
+        for outcome in outcomes:
+            outcome.unread = unread_notes(outcome.check.metadata.custom.inputs,
+                                          inventory.cluster["unreadable"])
     if waive is not None:
         for outcome in outcomes:
             outcome.findings = waive(outcome.findings, inventory)
