@@ -28,8 +28,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich's help formatter imports ~0.3 s of modules (markdown, pygments) and
+    # `kaic --help` must answer in under 0.3 s (bench/results.md).
+    rich_markup_mode=None,
 )
-policies_app = typer.Typer(help="Inspect and test the policy library.", no_args_is_help=True)
+policies_app = typer.Typer(help="Inspect and test the policy library.", no_args_is_help=True,
+                           rich_markup_mode=None)
 app.add_typer(policies_app, name="policies")
 exceptions_app = typer.Typer(help="Inspect waivers: the exceptions file and inline annotations.",
                              no_args_is_help=True)

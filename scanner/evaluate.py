@@ -15,7 +15,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.engine import Engine, RegoRuntimeError, close_engine, create_engine
-from scanner.inventory import Inventory
+from scanner.inventory import Inventory, Origin
 from scanner.models import (
     CategoryInfo,
     CheckError,
@@ -88,8 +88,8 @@ def _ref_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
-def _to_finding(check: Check, kind: FindingKind, item: Any, inventory: Inventory) -> Finding:
-    """One rule result -> Finding. Tolerates conftest-style plain string results."""
+def _finding_parts(item: Any) -> tuple[str, ObjectRef | None, str | None]:
+    """(message, ref, field) of one rule result; tolerates conftest-style plain strings."""
     if isinstance(item, dict):
         message = item.get("msg")
         message = message if isinstance(message, str) else str(message or item)
@@ -102,42 +102,85 @@ def _to_finding(check: Check, kind: FindingKind, item: Any, inventory: Inventory
             if isinstance(raw_ref, dict) else None
         )
         field_path = item.get("field") if isinstance(item.get("field"), str) else None
-    else:
-        message, ref, field_path = str(item), None, None
-    location = None
-    if ref is not None:
-        origin = inventory.find(ref)
-        if origin is not None:
-            location = origin.locate(field_path)
+        return message, ref, field_path
+    return str(item), None, None
+
+
+def _make_finding(check: Check, kind: FindingKind, message: str, ref: ObjectRef | None,
+                  field_path: str | None, origin: Origin | None) -> Finding:
     return Finding(
         check_id=check.id,
         kind=kind,
         message=message,
         ref=ref,
         field=field_path,
-        location=location,
+        location=origin.locate(field_path) if origin is not None else None,
         fingerprint=fingerprint(check.id, ref, field_path, message),
     )
 
 
+def _to_finding(check: Check, kind: FindingKind, item: Any, inventory: Inventory) -> Finding:
+    """One rule result -> Finding. Tolerates conftest-style plain string results."""
+    message, ref, field_path = _finding_parts(item)
+    origin = inventory.find(ref) if ref is not None else None
+    return _make_finding(check, kind, message, ref, field_path, origin)
+
+
+def rules_query(package: str) -> str:
+    """A query for just the result rules of a package, each as `[value]` or `[]` when the
+    package does not define it. Asking for `data.<package>` would also evaluate, serialise
+    and parse every helper rule (e.g. whole workload objects per group): measured ~2x the
+    peak memory of a 10k-object scan."""
+    rules = ", ".join(f'"{k.value}": [x | x := data.{package}.{k.value}]' for k in RULES)
+    return "{" + rules + "}"
+
+
+def _unwrap(document: Any) -> dict[str, Any]:
+    """{rule: value} from a `rules_query` result, leaving out undefined rules."""
+    if not isinstance(document, dict):
+        return {}
+    return {k: v[0] for k, v in document.items() if isinstance(v, list) and v}
+
+
 def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) -> list[CheckOutcome]:
-    """Evaluate each check's package once over the whole inventory."""
+    """Evaluate each check's package once over the whole inventory.
+
+    Findings are built after every query has run, in file order: locating a field reads its
+    file, and visiting each file once (rather than once per check, in Rego's result order)
+    keeps location lookups linear in the number of findings.
+    """
     engine.set_input_json(inventory.input_json())
     outcomes = []
+    pending: list[tuple[str, int, CheckOutcome, FindingKind, str, ObjectRef | None, str | None,
+                        Origin | None]] = []
     for check in checks:
         outcome = CheckOutcome(check=check)
+        outcomes.append(outcome)
+        # regorus takes ad-hoc queries; the opa engine's Data API only data references.
+        rules_only = getattr(engine, "name", "") == "regorus"
         try:
-            document = engine.query(f"data.{check.package}")
+            document = engine.query(rules_query(check.package) if rules_only
+                                    else f"data.{check.package}")
         except RegoRuntimeError as exc:
             outcome.error = str(exc)
-            outcomes.append(outcome)
             continue
-        document = document if isinstance(document, dict) else {}
+        if rules_only:
+            document = _unwrap(document)
+        elif not isinstance(document, dict):
+            document = {}
         for kind in RULES:
             for item in _as_items(document.get(kind.value)):
-                outcome.findings.append(_to_finding(check, kind, item, inventory))
+                message, ref, field_path = _finding_parts(item)
+                origin = inventory.find(ref) if ref is not None else None
+                uri = origin.uri if origin is not None else ""
+                pending.append((uri, len(pending), outcome, kind, message, ref, field_path,
+                                origin))
+    pending.sort(key=lambda p: (p[0], p[1]))
+    for _, _, outcome, kind, message, ref, field_path, origin in pending:
+        outcome.findings.append(_make_finding(outcome.check, kind, message, ref, field_path,
+                                              origin))
+    for outcome in outcomes:
         outcome.findings.sort(key=_finding_order)
-        outcomes.append(outcome)
     return outcomes
 
 

@@ -112,8 +112,13 @@ class Inventory:
         if self._index is None:
             index: dict[tuple[str, str, str, str], int] = {}
             for i, obj in enumerate(self.objects):
-                r = object_ref(obj)
-                index.setdefault(ref_key(r.api_version, r.kind, r.namespace, r.name), i)
+                # Same key as object_ref() gives, without building a model per object.
+                meta = obj.get("metadata")
+                meta = meta if isinstance(meta, dict) else {}
+                ns, name = meta.get("namespace"), meta.get("name")
+                index.setdefault(ref_key(str(obj.get("apiVersion", "")), str(obj.get("kind", "")),
+                                         ns if isinstance(ns, str) else "",
+                                         name if isinstance(name, str) else ""), i)
             self._index = index
         i = self._index.get(ref_key(ref.api_version, ref.kind, ref.namespace, ref.name))
         if i is None and ref.namespace == "default":

@@ -114,7 +114,7 @@ def test_planted_violations_land_on_their_template_lines(library: PolicyLibrary)
     hits = {(where, check) for where, checks in expected.items() for check in checks
             if check in got.get(where, set())}
     missed = {(where, check) for where, checks in expected.items() for check in checks} - hits
-    assert not missed, f"{len(hits)}/{planted} on the exact line; missed {sorted(missed)}; got {got}"
+    assert not missed, f"{len(hits)}/{planted} exact; missed {sorted(missed)}; got {got}"
     findings = [f for r in report.requirements for f in r.findings if f.kind is FindingKind.deny]
     assert all(f.location is not None and f.location.template for f in findings)
 

@@ -190,21 +190,29 @@ _services_by_namespace[ns] := [_services[i] | some i in ids] if {
 }
 
 # Routes reaching the workload: through one of its Services, or through an InferencePool
-# whose selector matches its pods.
-_routes_to(services, label_sets) := {b.route |
-	some b in _backend_refs
-	_reaches(b, services, label_sets)
+# whose selector matches its pods. Service backends are looked up by [namespace, name]
+# (one pass over all backendRefs) instead of scanning every backendRef per workload,
+# which was O(workloads x routes).
+_routes_to(services, label_sets) := _service_routes(services) | {b.route |
+	some b in _pool_backend_refs
+	_reaches_pool(b, label_sets)
 }
 
-_reaches(b, services, _) if {
+_service_routes(services) := {_backend_refs[i].route |
+	some svc in services
+	some i in object.get(_service_backend_index, json.marshal([k8s.namespace(svc), k8s.name(svc)]), set())
+}
+
+_service_backend_index[key] contains i if {
+	some i, b in _backend_refs
 	b.kind == "Service"
 	b.group in {"", "core"}
-	some svc in services
-	b.name == k8s.name(svc)
-	b.namespace == k8s.namespace(svc)
+	key := json.marshal([b.namespace, b.name]) # a string: object.get reads an array as a path
 }
 
-_reaches(b, _, label_sets) if {
+_pool_backend_refs := [b | some b in _backend_refs; b.kind == "InferencePool"]
+
+_reaches_pool(b, label_sets) if {
 	b.kind == "InferencePool"
 	some pool in _inference_pools
 	b.name == k8s.name(pool)

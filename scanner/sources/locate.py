@@ -17,10 +17,15 @@ import yaml
 from scanner.errors import InputError
 from scanner.limits import check_text_depth, read_file
 from scanner.models import SourceLocation
+from scanner.sources.textlines import TextIndex
 from scanner.sources.yamlload import ManifestLoader
 
 if TYPE_CHECKING:
     from scanner.inventory import Origin
+
+# Parsed files kept for line lookups; the evaluator resolves findings file by file, so a few
+# suffice, and memory stays flat however many files a scan has.
+CACHED_FILES = 32
 
 _TOKEN = re.compile(r'\.?([^.\[\]]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
 
@@ -72,10 +77,44 @@ class YamlLocator:
 
     texts: dict[str, str] = field(default_factory=dict)
     _trees: dict[str, list[yaml.Node | None]] = field(default_factory=dict)
+    _indexes: dict[str, TextIndex | None] = field(default_factory=dict)
+
+    def _read(self, path: str) -> str | None:
+        text = self.texts.get(path)
+        if text is None:
+            try:
+                text = Path(path).read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                return None
+        return text
+
+    def _fast(self, origin: Origin, field_path: str | None) -> SourceLocation | None:
+        """The answer from the text itself (see textlines), or None to compose the file."""
+        path, doc_index, item_index = origin.key
+        if item_index is not None:
+            return None
+        if path not in self._indexes:
+            text = self._read(path)
+            if len(self._indexes) >= CACHED_FILES:
+                del self._indexes[next(iter(self._indexes))]  # the oldest first
+            self._indexes[path] = TextIndex.build(text) if text is not None else None
+        index = self._indexes[path]
+        if index is None:
+            return None
+        if not field_path:
+            line = index.object_line(doc_index)
+            return None if line is None else SourceLocation(uri=origin.uri, line=line)
+        answer = index.locate(doc_index, parse_field_path(field_path))
+        if answer is None:
+            return None
+        line, found = answer
+        return SourceLocation(uri=origin.uri, line=line, approximate=not found)
 
     def _documents(self, origin: Origin) -> list[yaml.Node | None]:
         path = origin.key[0]
         if path not in self._trees:
+            if len(self._trees) >= CACHED_FILES:
+                del self._trees[next(iter(self._trees))]
             try:
                 text = self.texts.get(path)
                 if text is None:
@@ -89,6 +128,9 @@ class YamlLocator:
 
     def locate(self, origin: Origin, field_path: str | None) -> SourceLocation:
         """Line of the field in the object's document; the object's own line if not found."""
+        fast = self._fast(origin, field_path)
+        if fast is not None:
+            return fast
         _, doc_index, item_index = origin.key
         docs = self._documents(origin)
         if doc_index >= len(docs) or docs[doc_index] is None:

@@ -9,6 +9,7 @@ document is tiny in memory, because aliases share objects, but explodes when tur
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,10 @@ import yaml
 
 from scanner.errors import InputError
 from scanner.limits import MAX_EXPANDED_NODES, MAX_NUMBER_CHARS, check_text_depth, check_value
+from scanner.sources.yamlfast import fast_documents
+
+# A digit run longer than the integer limit sends the text to PyYAML, which names the line.
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_NUMBER_CHARS + 1},}}")
 
 try:
     _BaseLoader: type = yaml.CSafeLoader
@@ -93,8 +98,15 @@ def load_documents(text: str, uri: str) -> Iterator[tuple[int, Any]]:
     Raises InputError `URI:LINE: problem` for invalid YAML and for documents beyond the limits of
     `scanner.limits` (nesting, alias and merge-key expansion, number length).
     """
+    check_text_depth(text, uri)
+    if not _LONG_DIGITS.search(text):
+        fast = fast_documents(text, ManifestLoader)
+        if fast is not None:
+            # Same values as PyYAML's (see yamlfast). Texts with anchors, tags or merge keys
+            # never take this path and depth is bounded above, so check_value adds nothing.
+            yield from enumerate(fast)
+            return
     try:
-        check_text_depth(text, uri)
         for index, doc in enumerate(yaml.load_all(text, Loader=ManifestLoader)):
             check_value(doc, uri, f"document {index + 1}")
             yield index, doc
