@@ -120,7 +120,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": _labels_field(w)} if {
 	count(c.scrapers) == 0
 	w := c.workload
 	msg := sprintf(
-		"%s serves AI inference (%s), but no ServiceMonitor or PodMonitor selects it or a Service in front of it, and its pods carry no prometheus.io/scrape annotation: its service metrics are not collected",
+		"%s is an AI service (class %s), but no ServiceMonitor or PodMonitor selects it or a Service in front of it, and its pods carry no prometheus.io/scrape annotation: its service metrics are not collected",
 		[k8s.describe(w), workloads.class(w)],
 	)
 }
