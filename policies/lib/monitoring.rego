@@ -9,7 +9,9 @@
 #   monitor_watches_namespace(m, ns) m's namespaceSelector covers namespace ns
 #                                    (absent: the monitor's own namespace; `any: true`:
 #                                    all; `matchNames`: the names listed)
-#   services_selected(m)             Services in the input that ServiceMonitor-like m selects
+#   service_monitors_selecting(ns, labels) / pod_monitors_selecting(ns, labels)
+#                                    monitors that select a Service / pod with these labels
+#   selecting_service_monitors       indexes of service_monitors that select some Service
 #   services_for_labels(ns, labels)  Services in the input in ns whose selector selects
 #                                    pods with these labels
 #   scrapers(obj)                    [{"kind", "name", "via"}]: what makes Prometheus scrape
@@ -96,28 +98,102 @@ monitor_selects_labels(m, ns, lbls) if {
 	k8s.selector_matches(_selector(m), lbls)
 }
 
-# Services of the input, indexed by namespace so lookups are not quadratic.
-_services_by_ns[ns] := [svc |
-	some svc in k8s.objects_of_kind("Service")
-	k8s.group(svc) == ""
-	k8s.namespace(svc) == ns
-] if {
-	some s in k8s.objects_of_kind("Service")
-	ns := k8s.namespace(s)
+# Services of the input (core group), with indexes so that lookups stay linear: by
+# namespace, and by one key=value pair of their selector (the smallest key), so that the
+# Services in front of a pod are found from the pod's own labels.
+_services := [svc | some svc in k8s.objects_of_kind("Service"); k8s.group(svc) == ""]
+
+_services_ns_index[ns] contains i if {
+	some i, svc in _services
+	ns := k8s.namespace(svc)
 }
 
-services_in(ns) := object.get(_services_by_ns, ns, [])
+_services_selector_index[key] contains i if {
+	some i, svc in _services
+	sel := _service_selector(svc)
+	count(sel) > 0
+	k := min(object.keys(sel))
+	key := _pair_key(k8s.namespace(svc), k, sel[k])
+}
 
-services_selected(m) := [svc |
-	some ns, svcs in _services_by_ns
-	monitor_watches_namespace(m, ns)
-	some svc in svcs
-	k8s.selector_matches(_selector(m), k8s.labels(svc))
+_service_selector(svc) := k8s.object_at(k8s.object_at(svc, "spec"), "selector")
+
+_pair_key(ns, k, v) := sprintf("%s|%s=%v", [ns, k, v])
+
+# services_in(ns): Services in namespace ns.
+services_in(ns) := [_services[i] | some i in object.get(_services_ns_index, ns, set())]
+
+# services_namespaces: namespaces that have Services in the input.
+services_namespaces := object.keys(_services_ns_index)
+
+# Monitors indexed by the namespaces they watch ("*" for all) and one key=value pair of
+# their matchLabels ("" when they have none), so that finding the monitors of an object is
+# a few lookups instead of a scan over every monitor; candidates are then checked in full.
+_service_monitor_index[key] contains i if {
+	some i, m in service_monitors
+	some key in _index_keys(m)
+}
+
+_pod_monitor_index[key] contains i if {
+	some i, m in pod_monitors
+	some key in _index_keys(m)
+}
+
+_index_keys(m) := {sprintf("%s|%s", [nk, sk]) | some nk in _watched_keys(m); sk := _selector_key(m)}
+
+_watched_keys(m) := {"*"} if {
+	m.kind == "ClusterPodMonitoring"
+} else := {"*"} if {
+	k8s.object_at(m, ["spec", "namespaceSelector"]).any == true
+} else := names if {
+	names := {n | some n in k8s.array_at(m, ["spec", "namespaceSelector", "matchNames"]); is_string(n)}
+	count(names) > 0
+} else := {k8s.namespace(m)}
+
+_selector_key(m) := sprintf("%s=%v", [k, labels[k]]) if {
+	labels := k8s.object_at(k8s.as_object(_selector(m)), "matchLabels")
+	count(labels) > 0
+	k := min(object.keys(labels))
+} else := ""
+
+_candidates(index, ns, lbls) := {i |
+	some nk in [ns, "*"]
+	some sk in array.concat([""], [sprintf("%s=%v", [k, v]) | some k, v in k8s.as_object(lbls)])
+	some i in object.get(index, sprintf("%s|%s", [nk, sk]), set())
+}
+
+# service_monitors_selecting(ns, labels) / pod_monitors_selecting(ns, labels): the
+# ServiceMonitor-like (PodMonitor-like) objects that select a Service (pod) with these
+# labels in namespace ns.
+service_monitors_selecting(ns, lbls) := [m |
+	some i in _candidates(_service_monitor_index, ns, lbls)
+	m := service_monitors[i]
+	monitor_selects_labels(m, ns, lbls)
 ]
 
+pod_monitors_selecting(ns, lbls) := [m |
+	some i in _candidates(_pod_monitor_index, ns, lbls)
+	m := pod_monitors[i]
+	monitor_selects_labels(m, ns, lbls)
+]
+
+# selecting_service_monitors: indexes (in service_monitors) of the ServiceMonitor-like
+# objects that select at least one Service of the input.
+selecting_service_monitors contains i if {
+	some svc in _services
+	ns := k8s.namespace(svc)
+	lbls := k8s.labels(svc)
+	some i in _candidates(_service_monitor_index, ns, lbls)
+	monitor_selects_labels(service_monitors[i], ns, lbls)
+}
+
+# services_for_labels(ns, labels): Services in ns whose selector selects pods with these
+# labels. Each Service is indexed under one pair, so it is found at most once.
 services_for_labels(ns, lbls) := [svc |
-	some svc in services_in(ns)
-	k8s.map_selects(k8s.get(k8s.object_at(svc, "spec"), "selector", {}), lbls)
+	some k, v in k8s.as_object(lbls)
+	some i in object.get(_services_selector_index, _pair_key(ns, k, v), set())
+	svc := _services[i]
+	k8s.map_selects(_service_selector(svc), lbls)
 ]
 
 # ---------------------------------------------------------------------------
@@ -138,16 +214,14 @@ scrapers(obj) := [x | some x in {s |
 
 _pod_monitor_scrapers(ns, label_sets) := [{"kind": m.kind, "name": k8s.display_name(m), "via": "its pods"} |
 	some p in label_sets
-	some m in pod_monitors
-	monitor_selects_labels(m, ns, p.labels)
+	some m in pod_monitors_selecting(ns, p.labels)
 ]
 
 _service_scrapers(ns, label_sets) := array.concat(monitors, annotated) if {
 	svcs := [svc | some p in label_sets; some svc in services_for_labels(ns, p.labels)]
 	monitors := [{"kind": m.kind, "name": k8s.display_name(m), "via": sprintf("Service %s", [k8s.name(svc)])} |
 		some svc in svcs
-		some m in service_monitors
-		monitor_selects_labels(m, ns, k8s.labels(svc))
+		some m in service_monitors_selecting(ns, k8s.labels(svc))
 	]
 	annotated := [{"kind": "annotation", "name": scrape_annotation, "via": sprintf("Service %s", [k8s.name(svc)])} |
 		some svc in svcs

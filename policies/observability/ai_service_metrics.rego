@@ -95,21 +95,28 @@ evidence contains {"msg": msg, "ref": k8s.ref(p)} if {
 
 # Inference workloads, plus accelerated workloads of long-running serving kinds (a vLLM
 # Deployment that requests a GPU but carries no kaic.dev/workload label is a service too).
-_services := array.concat(workloads.inference_workloads, [w |
-	some w in object.get(workloads.ai_workloads_by_class, "accelerated", [])
-	w.kind in _serving_kinds
-])
+_services := [x |
+	some x in workloads.classified
+	_is_service(x)
+]
+
+_is_service(x) if x.class == "inference"
+
+_is_service(x) if {
+	x.class == "accelerated"
+	x.object.kind in _serving_kinds
+}
 
 _serving_kinds := {"Deployment", "StatefulSet", "LeaderWorkerSet"}
 
 # Each one with the ways it is scraped, computed once.
-_coverage := [{"workload": w, "scrapers": monitoring.scrapers(w)} | some w in _services]
+_coverage := [{"workload": x.object, "class": x.class, "scrapers": monitoring.scrapers(x.object)} | some x in _services]
 
 evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	some c in _coverage
 	count(c.scrapers) > 0
 	w := c.workload
-	msg := sprintf("%s (%s) is scraped through %s", [k8s.describe(w), workloads.class(w), concat(", ", sort([_describe_scraper(s) | some s in c.scrapers]))])
+	msg := sprintf("%s (%s) is scraped through %s", [k8s.describe(w), c.class, concat(", ", sort([_describe_scraper(s) | some s in c.scrapers]))])
 }
 
 # With a monitoring stack in place, an inference workload nothing scrapes is a gap. Without
@@ -121,7 +128,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": _labels_field(w)} if {
 	w := c.workload
 	msg := sprintf(
 		"%s is an AI service (class %s), but no ServiceMonitor or PodMonitor selects it or a Service in front of it, and its pods carry no prometheus.io/scrape annotation: its service metrics are not collected",
-		[k8s.describe(w), workloads.class(w)],
+		[k8s.describe(w), c.class],
 	)
 }
 
@@ -132,9 +139,9 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": _labels_field(w)} if {
 # A ServiceMonitor that selects no Service: only said when the Services it could select
 # are visible (a live scan, or a bundle that ships Services in the namespaces it watches).
 warn contains {"msg": msg, "ref": k8s.ref(m), "field": "spec.selector"} if {
-	some m in monitoring.service_monitors
+	some i, m in monitoring.service_monitors
+	not i in monitoring.selecting_service_monitors
 	_services_visible_for(m)
-	count(monitoring.services_selected(m)) == 0
 	msg := sprintf(
 		"%s selects no Service (check spec.selector and spec.namespaceSelector): it scrapes nothing",
 		[k8s.describe(m)],
@@ -182,9 +189,8 @@ _services_visible_for(_) if k8s.observed("", "services")
 
 _services_visible_for(m) if {
 	k8s.is_mode_manifests
-	some svc in k8s.objects_of_kind("Service")
-	k8s.group(svc) == ""
-	monitoring.monitor_watches_namespace(m, k8s.namespace(svc))
+	some ns in monitoring.services_namespaces
+	monitoring.monitor_watches_namespace(m, ns)
 }
 
 _prometheuses_visible if count(monitoring.prometheuses) > 0

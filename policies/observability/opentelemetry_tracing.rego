@@ -161,9 +161,10 @@ _has_key(obj, key) if _ = obj[key]
 
 _instrumentations := [i | some i in k8s.objects_of_kind("Instrumentation"); k8s.group(i) == "opentelemetry.io"]
 
-_instrumentations_by_ns[ns] := [k8s.name(i) | some i in _instrumentations; k8s.namespace(i) == ns] if {
-	some x in _instrumentations
-	ns := k8s.namespace(x)
+_instrumentations_by_ns[ns] contains name if {
+	some i in _instrumentations
+	ns := k8s.namespace(i)
+	name := k8s.name(i)
 }
 
 evidence contains {"msg": msg, "ref": k8s.ref(i)} if {
@@ -214,13 +215,13 @@ _active(inj) if lower(inj.value) != "false"
 _resolves(inj) if {
 	t := _target(inj.ns, inj.value)
 	t.name == ""
-	count(object.get(_instrumentations_by_ns, t.ns, [])) == 1
+	count(object.get(_instrumentations_by_ns, t.ns, set())) == 1
 }
 
 _resolves(inj) if {
 	t := _target(inj.ns, inj.value)
 	t.name != ""
-	t.name in object.get(_instrumentations_by_ns, t.ns, [])
+	t.name in object.get(_instrumentations_by_ns, t.ns, set())
 }
 
 evidence contains {"msg": msg, "ref": k8s.ref(inj.object)} if {
@@ -241,7 +242,7 @@ deny contains {"msg": msg, "ref": k8s.ref(inj.object), "field": inj.field} if {
 _missing_text(inj) := sprintf("but namespace %s has %d Instrumentations, so the operator cannot choose one; name it", [t.ns, n]) if {
 	t := _target(inj.ns, inj.value)
 	t.name == ""
-	n := count(object.get(_instrumentations_by_ns, t.ns, []))
+	n := count(object.get(_instrumentations_by_ns, t.ns, set()))
 	n > 1
 } else := sprintf("but namespace %s has no Instrumentation: nothing is injected", [inj.ns]) if {
 	_target(inj.ns, inj.value).name == ""
@@ -283,9 +284,10 @@ _native_otlp(w) if {
 }
 
 evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
-	some w in workloads.ai_workloads
+	some x in workloads.classified
+	w := x.object
 	_native_otlp(w)
-	msg := sprintf("%s (%s) exports traces over OTLP itself", [k8s.describe(w), workloads.class(w)])
+	msg := sprintf("%s (%s) exports traces over OTLP itself", [k8s.describe(w), x.class])
 }
 
 _injected_namespaces := {inj.ns | some inj in _injections; inj.object.kind == "Namespace"; _active(inj)}

@@ -138,9 +138,9 @@ evidence contains {"msg": msg, "ref": k8s.ref(sa)} if {
 # AI workloads
 # ---------------------------------------------------------------------------
 
-_ai_pods contains {"workload": w, "pod": p} if {
-	some w in workloads.ai_workloads
-	some p in pods.pod_specs(w)
+_ai_pods contains {"workload": x.object, "class": x.class, "pod": p} if {
+	some x in workloads.classified
+	some p in pods.pod_specs(x.object)
 }
 
 evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
@@ -149,7 +149,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	p := item.pod
 	some v in k8s.array_at(p.spec, "volumes")
 	k8s.string_at(v, ["csi", "driver"]) == _spiffe_csi
-	msg := sprintf("%s (%s) mounts the SPIFFE Workload API (%s volume %q)", [k8s.describe(w), workloads.class(w), _spiffe_csi, k8s.string_at(v, "name")])
+	msg := sprintf("%s (%s) mounts the SPIFFE Workload API (%s volume %q)", [k8s.describe(w), item.class, _spiffe_csi, k8s.string_at(v, "name")])
 }
 
 # Legacy ServiceAccount token Secrets never expire: mounting one defeats rotation.
@@ -163,7 +163,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": field} if {
 	field := sprintf("%s.secret.secretName", [k8s.index_path(p.path, "volumes", i)])
 	msg := sprintf(
 		"%s (%s) mounts Secret %q, a long-lived ServiceAccount token (type kubernetes.io/service-account-token); use the projected, auto-rotated token or a workload identity instead",
-		[k8s.describe(w), workloads.class(w), secret_name],
+		[k8s.describe(w), item.class, secret_name],
 	)
 }
 
@@ -176,7 +176,8 @@ _static_cloud_env := {
 }
 
 deny contains {"msg": msg, "ref": k8s.ref(w), "field": field} if {
-	some w in workloads.ai_workloads
+	some x in workloads.classified
+	w := x.object
 	some c in pods.containers(w)
 	some i, e in k8s.array_at(c.container, "env")
 	replacement := _static_cloud_env[k8s.string_at(e, "name")]
@@ -185,7 +186,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": field} if {
 	field := sprintf("%s.valueFrom.secretKeyRef", [k8s.index_path(c.path, "env", i)])
 	msg := sprintf(
 		"%s (%s) reads the static cloud credential %s from Secret %q in container %q; use %s instead",
-		[k8s.describe(w), workloads.class(w), e.name, secret, c.name, replacement],
+		[k8s.describe(w), x.class, e.name, secret, c.name, replacement],
 	)
 }
 
@@ -202,12 +203,42 @@ warn contains {"msg": msg, "ref": k8s.ref(id), "field": "spec.podSelector"} if {
 	msg := sprintf("%s selects none of the AI workloads in the input (spec.podSelector, spec.namespaceSelector): they get no SPIFFE identity from it", [k8s.describe(id)])
 }
 
+# Pod label sets of every AI workload and the labels of their namespaces, computed once
+# (regorus does not memoise function calls).
+_ai_label_sets := [{"ns": ns, "labels": set.labels} |
+	some w in workloads.ai_workloads
+	ns := k8s.namespace(w)
+	some set in pods.pod_label_sets(w)
+]
+
+_ai_namespace_labels := {ns: k8s.namespace_labels(ns) | some ns in {x.ns | some x in _ai_label_sets}}
+
+# Label sets indexed by each key=value pair, so a podSelector with matchLabels only looks
+# at the label sets that carry its first pair.
+_ai_label_index[pair] contains i if {
+	some i, x in _ai_label_sets
+	some k, v in x.labels
+	pair := sprintf("%s=%v", [k, v])
+}
+
+_candidate_label_sets(selector) := {i | some i in _ai_label_index[pair]} if {
+	labels := k8s.object_at(k8s.as_object(selector), "matchLabels")
+	count(labels) > 0
+	k := min(object.keys(labels))
+	pair := sprintf("%s=%v", [k, labels[k]])
+} else := {i | some i, _ in _ai_label_sets}
+
 _selects_an_ai_workload(id) if {
 	spec := k8s.object_at(id, "spec")
-	some w in workloads.ai_workloads
-	k8s.selector_matches(object.get(spec, "namespaceSelector", null), k8s.namespace_labels(k8s.namespace(w)))
-	some set in pods.pod_label_sets(w)
-	k8s.selector_matches(object.get(spec, "podSelector", null), set.labels)
+	pod_selector := object.get(spec, "podSelector", null)
+	namespaces := {ns |
+		some ns, lbls in _ai_namespace_labels
+		k8s.selector_matches(object.get(spec, "namespaceSelector", null), lbls)
+	}
+	some i in _candidate_label_sets(pod_selector)
+	x := _ai_label_sets[i]
+	x.ns in namespaces
+	k8s.selector_matches(pod_selector, x.labels)
 }
 
 unknown contains item if {

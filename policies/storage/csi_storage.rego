@@ -219,43 +219,46 @@ _pvcs_by_key[key] := pvc if {
 	key := sprintf("%s/%s", [k8s.namespace(pvc), k8s.name(pvc)])
 }
 
-# [{workload, ref, field, class}] for each StorageClass an AI workload's volumes name.
+# [{workload, workload_class, ref, field, storage_class}] for each StorageClass an AI workload's volumes name.
 _claimed_classes contains item if {
-	some w in workloads.ai_workloads
+	some x in workloads.classified
+	w := x.object
 	some p in pods.pod_specs(w)
 	some v in k8s.array_at(p.spec, "volumes")
 	claim := k8s.string_at(v, ["persistentVolumeClaim", "claimName"])
 	pvc := _pvcs_by_key[sprintf("%s/%s", [k8s.namespace(w), claim])]
 	cls := k8s.string_at(pvc, ["spec", "storageClassName"])
-	item := {"workload": w, "ref": k8s.ref(pvc), "field": "spec.storageClassName", "class": cls}
+	item := {"workload": w, "workload_class": x.class, "ref": k8s.ref(pvc), "field": "spec.storageClassName", "storage_class": cls}
 }
 
 _claimed_classes contains item if {
-	some w in workloads.ai_workloads
+	some x in workloads.classified
+	w := x.object
 	some p in pods.pod_specs(w)
 	some i, v in k8s.array_at(p.spec, "volumes")
 	cls := k8s.string_at(v, ["ephemeral", "volumeClaimTemplate", "spec", "storageClassName"])
 	field := sprintf("%s.ephemeral.volumeClaimTemplate.spec.storageClassName", [k8s.index_path(p.path, "volumes", i)])
-	item := {"workload": w, "ref": k8s.ref(w), "field": field, "class": cls}
+	item := {"workload": w, "workload_class": x.class, "ref": k8s.ref(w), "field": field, "storage_class": cls}
 }
 
 _claimed_classes contains item if {
-	some w in workloads.ai_workloads
+	some x in workloads.classified
+	w := x.object
 	w.kind == "StatefulSet"
 	some i, t in k8s.array_at(w, ["spec", "volumeClaimTemplates"])
 	cls := k8s.string_at(t, ["spec", "storageClassName"])
 	field := sprintf("%s.spec.storageClassName", [k8s.index_path("spec", "volumeClaimTemplates", i)])
-	item := {"workload": w, "ref": k8s.ref(w), "field": field, "class": cls}
+	item := {"workload": w, "workload_class": x.class, "ref": k8s.ref(w), "field": field, "storage_class": cls}
 }
 
 deny contains {"msg": msg, "ref": item.ref, "field": item.field} if {
 	k8s.observed("storage.k8s.io", "storageclasses")
 	some item in _claimed_classes
-	item.class != ""
-	not item.class in _class_names
+	item.storage_class != ""
+	not item.storage_class in _class_names
 	msg := sprintf(
 		"%s (%s) claims storage of StorageClass %q, which does not exist in the cluster: the claim stays Pending",
-		[k8s.describe(item.workload), workloads.class(item.workload), item.class],
+		[k8s.describe(item.workload), item.workload_class, item.storage_class],
 	)
 }
 
