@@ -113,7 +113,8 @@ _services_selector_index[key] contains i if {
 	sel := _service_selector(svc)
 	count(sel) > 0
 	k := min(object.keys(sel))
-	key := _pair_key(k8s.namespace(svc), k, sel[k])
+	v := sel[k]
+	key := _pair_key(k8s.namespace(svc), k, v)
 }
 
 _service_selector(svc) := k8s.object_at(k8s.object_at(svc, "spec"), "selector")
@@ -150,10 +151,12 @@ _watched_keys(m) := {"*"} if {
 	count(names) > 0
 } else := {k8s.namespace(m)}
 
-_selector_key(m) := sprintf("%s=%v", [k, labels[k]]) if {
-	labels := k8s.object_at(k8s.as_object(_selector(m)), "matchLabels")
-	count(labels) > 0
-	k := min(object.keys(labels))
+_selector_key(m) := key if {
+	match_labels := k8s.object_at(k8s.as_object(_selector(m)), "matchLabels")
+	count(match_labels) > 0
+	k := min(object.keys(match_labels))
+	v := match_labels[k]
+	key := sprintf("%s=%v", [k, v])
 } else := ""
 
 _candidates(index, ns, lbls) := {i |

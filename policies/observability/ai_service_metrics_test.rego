@@ -153,6 +153,14 @@ _cases := {
 		"input": testing.cluster([], [], [["monitoring.coreos.com", "servicemonitors"]]),
 		"want": {"deny": 0, "evidence": 0, "unknown": 1},
 	},
+	"ServiceMonitor and Service with two-label selectors (dcgm-exporter shape)": {
+		"input": testing.manifests([
+			object.union(_vllm({}), {"spec": {"template": {"metadata": {"labels": {"app": "vllm", "version": "0.11"}}}}}),
+			object.union(_svc, {"metadata": {"labels": {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/version": "0.11"}}, "spec": {"selector": {"app": "vllm", "version": "0.11"}}}),
+			_sm("inference", {"matchLabels": {"app.kubernetes.io/name": "vllm", "app.kubernetes.io/version": "0.11"}}, {}),
+		]),
+		"want": {"deny": 0, "evidence": 1, "warn": 0},
+	},
 	"empty bundle": {
 		"input": testing.manifests([]),
 		"want": {"deny": 0, "evidence": 0, "warn": 0, "unknown": 0},

@@ -221,11 +221,12 @@ _ai_label_index[pair] contains i if {
 	pair := sprintf("%s=%v", [k, v])
 }
 
-_candidate_label_sets(selector) := {i | some i in _ai_label_index[pair]} if {
-	labels := k8s.object_at(k8s.as_object(selector), "matchLabels")
-	count(labels) > 0
-	k := min(object.keys(labels))
-	pair := sprintf("%s=%v", [k, labels[k]])
+_candidate_label_sets(selector) := {i | some i in object.get(_ai_label_index, pair, set())} if {
+	match_labels := k8s.object_at(k8s.as_object(selector), "matchLabels")
+	count(match_labels) > 0
+	k := min(object.keys(match_labels))
+	v := match_labels[k]
+	pair := sprintf("%s=%v", [k, v])
 } else := {i | some i, _ in _ai_label_sets}
 
 _selects_an_ai_workload(id) if {

@@ -67,6 +67,13 @@ _cases := {
 		"input": testing.manifests([_cluster_spiffe_id({"matchLabels": {"app": "other"}}), _agent([], [])]),
 		"want": {"deny": 0, "evidence": 1, "warn": 1},
 	},
+	"ClusterSPIFFEID with a two-label podSelector": {
+		"input": testing.manifests([
+			_cluster_spiffe_id({"matchLabels": {"app": "agent", "kaic.dev/workload": "agent"}}),
+			object.union(_agent([], []), {"spec": {"template": {"metadata": {"labels": {"app": "agent", "kaic.dev/workload": "agent"}}}}}),
+		]),
+		"want": {"evidence": 1, "warn": 0},
+	},
 	"ClusterSPIFFEID without AI workloads in the input is not judged": {
 		"input": testing.manifests([_cluster_spiffe_id({"matchLabels": {"app": "other"}})]),
 		"want": {"evidence": 1, "warn": 0},
