@@ -123,6 +123,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 # one there is nothing to compare against: the requirement is simply not met (status No).
 deny contains {"msg": msg, "ref": k8s.ref(w), "field": _labels_field(w)} if {
 	monitoring.stack_present
+	not _scrape_config_unread
 	some c in _coverage
 	count(c.scrapers) == 0
 	w := c.workload
@@ -191,6 +192,13 @@ _services_visible_for(m) if {
 	k8s.is_mode_manifests
 	some ns in monitoring.services_namespaces
 	monitoring.monitor_watches_namespace(m, ns)
+}
+
+# No verdict on unread data: when monitors or Services could not be read, an unscraped
+# workload may well be scraped (the unknown rule says what was not read).
+_scrape_config_unread if {
+	some pair in [["monitoring.coreos.com", "servicemonitors"], ["monitoring.coreos.com", "podmonitors"], ["", "services"]]
+	k8s.unreadable(pair[0], pair[1])
 }
 
 _prometheuses_visible if count(monitoring.prometheuses) > 0

@@ -149,6 +149,10 @@ _cases := {
 		"input": testing.cluster([_sm("inference", _app_selector, {})], [["monitoring.coreos.com", "servicemonitors"]], []),
 		"want": {"deny": 0, "evidence": 1, "warn": 2},
 	},
+	"live cluster: Services unreadable, so an unscraped workload is not judged": {
+		"input": testing.cluster([_vllm({})], [["monitoring.coreos.com", "servicemonitors"]], [["", "services"]]),
+		"want": {"deny": 0, "evidence": 1, "unknown": 1},
+	},
 	"live cluster: ServiceMonitors unreadable": {
 		"input": testing.cluster([], [], [["monitoring.coreos.com", "servicemonitors"]]),
 		"want": {"deny": 0, "evidence": 0, "unknown": 1},

@@ -19,7 +19,6 @@
 #     - {group: storage.k8s.io, resource: csidrivers}
 #     - {group: security.istio.io, resource: peerauthentications}
 #     - {group: "", resource: serviceaccounts}
-#     - {group: "", resource: secrets}
 #     - {group: "", resource: namespaces}
 #     - {group: "", resource: pods}
 #     - {group: "", resource: podtemplates}
@@ -254,7 +253,8 @@ unknown contains item if {
 # Helpers
 # ---------------------------------------------------------------------------
 
-# Secrets are never collected from clusters; a bundle may still ship the token Secret.
+# Secrets are never collected from clusters (so `secrets` is not among the inputs): only a
+# bundle that ships the token Secret itself shows one.
 _token_secret(ns, name) if {
 	some s in k8s.objects_of_kind("Secret")
 	k8s.name(s) == name
