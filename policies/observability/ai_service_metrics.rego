@@ -21,6 +21,7 @@
 #     - {group: monitoring.googleapis.com, resource: clusterpodmonitorings}
 #     - {group: operator.victoriametrics.com, resource: vmservicescrapes}
 #     - {group: operator.victoriametrics.com, resource: vmpodscrapes}
+#     - {group: opentelemetry.io, resource: opentelemetrycollectors}
 #     - {group: "", resource: services}
 #     - {group: "", resource: namespaces}
 #     - {group: "", resource: pods}
@@ -71,6 +72,7 @@ import rego.v1
 
 import data.kaic.lib.k8s
 import data.kaic.lib.monitoring
+import data.kaic.lib.otel
 import data.kaic.lib.pods
 import data.kaic.lib.workloads
 
@@ -87,6 +89,16 @@ evidence contains {"msg": msg, "ref": k8s.crd_ref(api[0], api[2])} if {
 evidence contains {"msg": msg, "ref": k8s.ref(p)} if {
 	some p in monitoring.prometheuses
 	msg := sprintf("%s is a Prometheus server managed by the Prometheus Operator", [k8s.describe(p)])
+}
+
+# An OpenTelemetry collector that scrapes Prometheus endpoints into a metrics pipeline.
+evidence contains {"msg": msg, "ref": k8s.ref(c)} if {
+	some c in otel.collectors
+	cfg := otel.collector_config(c)
+	some name, pl in otel.pipelines(cfg, "metrics")
+	some r in otel.component_names(pl, "receivers")
+	otel.is_component(r, "prometheus")
+	msg := sprintf("%s scrapes Prometheus metrics (pipeline %s, receiver %s)", [k8s.describe(c), name, r])
 }
 
 # ---------------------------------------------------------------------------

@@ -165,6 +165,15 @@ _cases := {
 		]),
 		"want": {"deny": 0, "evidence": 1, "warn": 0},
 	},
+	"OpenTelemetry collector with a Prometheus receiver": {
+		"input": testing.manifests([{
+			"apiVersion": "opentelemetry.io/v1alpha1",
+			"kind": "OpenTelemetryCollector",
+			"metadata": {"name": "metrics", "namespace": "observability"},
+			"spec": {"config": "receivers:\n  prometheus:\n    config: {scrape_configs: []}\nexporters:\n  debug: {}\nservice:\n  pipelines:\n    metrics:\n      receivers: [prometheus]\n      exporters: [debug]\n"},
+		}]),
+		"want": {"deny": 0, "evidence": 1},
+	},
 	"empty bundle": {
 		"input": testing.manifests([]),
 		"want": {"deny": 0, "evidence": 0, "warn": 0, "unknown": 0},

@@ -65,6 +65,7 @@ package kaic.observability.opentelemetry_tracing
 import rego.v1
 
 import data.kaic.lib.k8s
+import data.kaic.lib.otel
 import data.kaic.lib.pods
 import data.kaic.lib.workloads
 
@@ -74,7 +75,7 @@ inject_prefix := "instrumentation.opentelemetry.io/inject-"
 # Collectors
 # ---------------------------------------------------------------------------
 
-_collectors := [c | some c in k8s.objects_of_kind("OpenTelemetryCollector"); k8s.group(c) == "opentelemetry.io"]
+_collectors := otel.collectors
 
 evidence contains {"msg": msg, "ref": k8s.crd_ref("opentelemetry.io", plural)} if {
 	some plural in ["opentelemetrycollectors", "instrumentations"]
@@ -82,35 +83,11 @@ evidence contains {"msg": msg, "ref": k8s.crd_ref("opentelemetry.io", plural)} i
 	msg := sprintf("The OpenTelemetry Operator API (%s.opentelemetry.io) is available", [plural])
 }
 
-# collector_config(c): spec.config as an object: a YAML string in v1alpha1, an object in
-# v1beta1. Undefined when it is neither (or not valid YAML).
-collector_config(c) := cfg if {
-	cfg := c.spec.config
-	is_object(cfg)
-} else := cfg if {
-	raw := c.spec.config
-	is_string(raw)
-	yaml.is_valid(raw)
-	cfg := yaml.unmarshal(raw)
-	is_object(cfg)
-}
+collector_config(c) := otel.collector_config(c)
 
-# Pipelines named "traces" or "traces/<name>".
-traces_pipelines(cfg) := {name: pl |
-	some name, pl in k8s.object_at(k8s.object_at(cfg, "service"), "pipelines")
-	_is_traces(name)
-	is_object(pl)
-}
+traces_pipelines(cfg) := otel.pipelines(cfg, "traces")
 
-_is_traces(name) if name == "traces"
-
-_is_traces(name) if startswith(name, "traces/")
-
-_is_otlp(name) if name == "otlp"
-
-_is_otlp(name) if startswith(name, "otlp/")
-
-_component_names(pl, key) := [n | some n in k8s.array_at(pl, key); is_string(n)]
+_component_names(pl, key) := otel.component_names(pl, key)
 
 evidence contains {"msg": msg, "ref": k8s.ref(c)} if {
 	some c in _collectors
@@ -118,7 +95,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(c)} if {
 	some name, pl in traces_pipelines(cfg)
 	receivers := _component_names(pl, "receivers")
 	some r in receivers
-	_is_otlp(r)
+	otel.is_component(r, "otlp")
 	msg := sprintf(
 		"%s receives OTLP traces (pipeline %s: %s -> %s)",
 		[k8s.describe(c), name, concat(", ", receivers), concat(", ", _component_names(pl, "exporters"))],
