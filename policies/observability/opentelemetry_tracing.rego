@@ -102,6 +102,22 @@ evidence contains {"msg": msg, "ref": k8s.ref(c)} if {
 	)
 }
 
+# Traces arriving through other receivers (Jaeger, Zipkin, Kafka) are still traces.
+evidence contains {"msg": msg, "ref": k8s.ref(c)} if {
+	some c in _collectors
+	cfg := collector_config(c)
+	some name, pl in traces_pipelines(cfg)
+	receivers := _component_names(pl, "receivers")
+	count(receivers) > 0
+	not _has_otlp(receivers)
+	msg := sprintf("%s collects traces without an OTLP receiver (pipeline %s: %s)", [k8s.describe(c), name, concat(", ", receivers)])
+}
+
+_has_otlp(receivers) if {
+	some r in receivers
+	otel.is_component(r, "otlp")
+}
+
 deny contains {"msg": msg, "ref": k8s.ref(c), "field": "spec.config"} if {
 	some c in _collectors
 	is_string(c.spec.config)

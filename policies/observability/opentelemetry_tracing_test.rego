@@ -91,6 +91,14 @@ _cases := {
 		"input": testing.manifests([_alpha_collector("receivers: [otlp")]),
 		"want": {"deny": 1, "evidence": 0},
 	},
+	"traces pipeline fed by a Jaeger receiver": {
+		"input": testing.manifests([_collector("jaeger", {
+			"receivers": {"jaeger": {"protocols": {"grpc": {}}}},
+			"exporters": {"debug": {}},
+			"service": {"pipelines": {"traces": {"receivers": ["jaeger"], "exporters": ["debug"]}}},
+		})]),
+		"want": {"deny": 0, "evidence": 1},
+	},
 	"only collector has no traces pipeline": {
 		"input": testing.manifests([_collector("metrics", _metrics_config)]),
 		"want": {"deny": 1, "evidence": 0},
