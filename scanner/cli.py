@@ -10,7 +10,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -110,6 +110,21 @@ def scan(
     ] = FailOn.must,
     engine: Annotated[str, typer.Option("--engine", help="Rego engine.")] = "regorus",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stdout.")] = False,
+    opa_url: Annotated[
+        str | None, typer.Option("--opa-url", help="OPA server for --engine opa, "
+                                 "e.g. http://opa:8181.", show_default=False)
+    ] = None,
+    opa_token: Annotated[
+        str | None, typer.Option("--opa-token", envvar="KAIC_OPA_TOKEN", show_default=False,
+                                 help="Bearer token for the OPA server (or KAIC_OPA_TOKEN).")
+    ] = None,
+    opa_keep_policies: Annotated[
+        bool, typer.Option("--opa-keep-policies",
+                           help="Leave kaic's modules (ids kaic/...) on the OPA server.")
+    ] = False,
+    opa_timeout: Annotated[
+        float, typer.Option("--opa-timeout", help="Seconds to wait for each OPA request.")
+    ] = 10.0,
     config: Annotated[
         Path | None, typer.Option("--config", help="Config file (default: kaic.yaml, or the "
                                   "tool.kaic table of pyproject.toml, in the scanned root or "
@@ -211,15 +226,23 @@ def scan(
         namespace=namespace, kube_version=kube_version, include_tests=include_tests,
         include_notes=include_notes,
     )
+    if opa_url is not None and settings.engine != "opa":
+        fail("--opa-url applies to --engine opa only")
     try:
-        waivers = build_waivers(settings)
-        known = open_baseline(settings.baseline)
-        report = _run_scan(settings.paths, settings.profile,
-                           settings.k8s_version or kube_version,
-                           settings.engine, policy_dirs=settings.policy_dirs,
-                           source=source, helm=helm,
-                           profile_file=settings.profile_file,
-                           hooks=hook_factories(waivers, known))
+        # Created first, so a bad --engine/--opa-url fails before any input is read.
+        backend = _create_engine(settings.engine, opa_url, opa_token, opa_timeout,
+                                 opa_keep_policies)
+        try:
+            waivers = build_waivers(settings)
+            known = open_baseline(settings.baseline)
+            report = _run_scan(settings.paths, settings.profile,
+                               settings.k8s_version or kube_version,
+                               settings.engine, policy_dirs=settings.policy_dirs,
+                               source=source, helm=helm, backend=backend,
+                               profile_file=settings.profile_file,
+                               hooks=hook_factories(waivers, known))
+        finally:
+            _close_engine(backend)
         report = waivers.finish(report)
         _emit(report, formats, output, output_dir, quiet)
         if write_baseline is not None:
@@ -266,7 +289,7 @@ def _settings(ctx: typer.Context, config: Path | None):
 def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str, *,
               policy_dirs: list[Path] | None = None, profile_file: Path | None = None,
               hooks: list | None = None, source: str | None = None,
-              helm: HelmOptions | None = None):
+              helm: HelmOptions | None = None, backend: Any = None):
     from scanner.evaluate import prepare_engine
     from scanner.evaluate import scan as run
     from scanner.policies import load_library
@@ -286,7 +309,30 @@ def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engi
         from scanner.adoption import compose
 
         waive = compose(factory(library, profile) for factory in hooks)
-    return run(inventory, library, profile, engine=prepare_engine(library, engine), waive=waive)
+    return run(inventory, library, profile, engine=prepare_engine(library, engine, backend),
+               waive=waive)
+
+
+def _create_engine(name: str, opa_url: str | None, opa_token: str | None, opa_timeout: float,
+                   opa_keep_policies: bool):
+    """The Rego engine for `--engine`; the opa engine takes the --opa-* options."""
+    from scanner.engine import create_engine
+
+    if name != "opa":
+        return create_engine(name)
+    return create_engine(name, url=opa_url, token=opa_token, timeout=opa_timeout,
+                         keep_policies=opa_keep_policies)
+
+
+def _close_engine(backend) -> None:
+    """Close the engine after the scan (the opa engine removes its uploaded policies, the
+    regopy engine stops its worker); a failed cleanup is a warning: the scan result stands."""
+    from scanner.engine import close_engine
+
+    try:
+        close_engine(backend)
+    except KaicError as exc:
+        typer.echo(f"kaic: warning: {exc}", err=True)
 
 
 def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: bool) -> None:
