@@ -80,7 +80,7 @@ import data.kaic.lib.workloads
 # Platform: the scraping stack
 # ---------------------------------------------------------------------------
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(api[0], api[2])} if {
+evidence contains {"msg": msg, "ref": _crd_ref(api[0], api[2])} if {
 	some api in monitoring.monitor_apis
 	k8s.crd_defined(api[0], api[2])
 	msg := sprintf("The %s API (%s.%s) is available to configure metrics scraping", [api[1], api[2], api[0]])
@@ -220,4 +220,13 @@ _prometheuses_visible if k8s.observed("monitoring.coreos.com", "prometheuses")
 _selected_by_a_prometheus(m) if {
 	some p in monitoring.prometheuses
 	monitoring.prometheus_selects(p, m)
+}
+
+# The CustomResourceDefinition of group/plural as a finding ref (k8s.crd_ref, built with
+# concat: rego-cpp renders sprintf of computed strings with stray quotes).
+_crd_ref(group, plural) := {
+	"apiVersion": "apiextensions.k8s.io/v1",
+	"kind": "CustomResourceDefinition",
+	"namespace": "",
+	"name": concat(".", [plural, group]),
 }

@@ -77,7 +77,7 @@ inject_prefix := "instrumentation.opentelemetry.io/inject-"
 
 _collectors := otel.collectors
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref("opentelemetry.io", plural)} if {
+evidence contains {"msg": msg, "ref": _crd_ref("opentelemetry.io", plural)} if {
 	some plural in ["opentelemetrycollectors", "instrumentations"]
 	k8s.crd_defined("opentelemetry.io", plural)
 	msg := sprintf("The OpenTelemetry Operator API (%s.opentelemetry.io) is available", [plural])
@@ -136,14 +136,14 @@ deny contains {"msg": msg, "ref": k8s.ref(c), "field": "spec.config.service.pipe
 
 # A pipeline that names a receiver or exporter the config does not define fails
 # validation: the collector never starts.
-deny contains {"msg": msg, "ref": k8s.ref(c), "field": sprintf("spec.config.service.pipelines[%q].%s", [name, key])} if {
+deny contains {"msg": msg, "ref": k8s.ref(c), "field": sprintf("spec.config.service.pipelines[\"%s\"].%s", [name, key])} if {
 	some c in _collectors
 	cfg := collector_config(c)
 	some name, pl in traces_pipelines(cfg)
 	some key in ["receivers", "exporters"]
 	some component in _component_names(pl, key)
 	not _has_key(k8s.object_at(cfg, key), component)
-	msg := sprintf("%s: pipeline %s uses %s %q, which spec.config.%s does not define", [k8s.describe(c), name, trim_suffix(key, "s"), component, key])
+	msg := sprintf("%s: pipeline %s uses %s \"%s\", which spec.config.%s does not define", [k8s.describe(c), name, trim_suffix(key, "s"), component, key])
 }
 
 _has_key(obj, key) if _ = obj[key]
@@ -183,7 +183,7 @@ _injections contains {"object": w, "ns": k8s.namespace(w), "key": key, "value": 
 	some key, value in k8s.object_at(p.metadata, "annotations")
 	startswith(key, inject_prefix)
 	is_string(value)
-	field := sprintf("%s.annotations[%q]", [p.metadata_path, key])
+	field := sprintf("%s.annotations[\"%s\"]", [p.metadata_path, key])
 }
 
 _injections contains {"object": n, "ns": k8s.name(n), "key": key, "value": value, "field": field} if {
@@ -191,7 +191,7 @@ _injections contains {"object": n, "ns": k8s.name(n), "key": key, "value": value
 	some key, value in k8s.annotations(n)
 	startswith(key, inject_prefix)
 	is_string(value)
-	field := sprintf("metadata.annotations[%q]", [key])
+	field := sprintf("metadata.annotations[\"%s\"]", [key])
 }
 
 # resolve(ns, value): {"ns", "name"} the annotation value names ("true": the one
@@ -221,7 +221,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(inj.object)} if {
 	some inj in _injections
 	_active(inj)
 	_resolves(inj)
-	msg := sprintf("%s is instrumented automatically (%s: %q)", [k8s.describe(inj.object), inj.key, inj.value])
+	msg := sprintf("%s is instrumented automatically (%s: \"%s\")", [k8s.describe(inj.object), inj.key, inj.value])
 }
 
 deny contains {"msg": msg, "ref": k8s.ref(inj.object), "field": inj.field} if {
@@ -229,7 +229,7 @@ deny contains {"msg": msg, "ref": k8s.ref(inj.object), "field": inj.field} if {
 	some inj in _injections
 	_active(inj)
 	not _resolves(inj)
-	msg := sprintf("%s: %s=%q %s", [k8s.describe(inj.object), inj.key, inj.value, _missing_text(inj)])
+	msg := sprintf("%s: %s=\"%s\" %s", [k8s.describe(inj.object), inj.key, inj.value, _missing_text(inj)])
 }
 
 _missing_text(inj) := sprintf("but namespace %s has %d Instrumentations, so the operator cannot choose one; name it", [t.ns, n]) if {
@@ -248,7 +248,7 @@ unknown contains {"msg": msg} if {
 	some inj in _injections
 	_active(inj)
 	msg := sprintf(
-		"%s asks for OpenTelemetry injection (%s=%q) but no Instrumentation is in the input: whether it exists can only be verified against the cluster",
+		"%s asks for OpenTelemetry injection (%s=\"%s\") but no Instrumentation is in the input: whether it exists can only be verified against the cluster",
 		[k8s.describe(inj.object), inj.key, inj.value],
 	)
 }
@@ -310,4 +310,13 @@ unknown contains item if {
 		["opentelemetry.io", "opentelemetrycollectors"],
 		["opentelemetry.io", "instrumentations"],
 	])
+}
+
+# The CustomResourceDefinition of group/plural as a finding ref (k8s.crd_ref, built with
+# concat: rego-cpp renders sprintf of computed strings with stray quotes).
+_crd_ref(group, plural) := {
+	"apiVersion": "apiextensions.k8s.io/v1",
+	"kind": "CustomResourceDefinition",
+	"namespace": "",
+	"name": concat(".", [plural, group]),
 }

@@ -112,7 +112,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(rc)} if {
 	some rc in k8s.objects_of_kind("RuntimeClass")
 	t := _rc_tee(rc)
 	t != "none"
-	msg := sprintf("%s uses the Confidential Containers handler %q (%s)", [k8s.describe(rc), runtime.handler(rc), t])
+	msg := sprintf("%s uses the Confidential Containers handler \"%s\" (%s)", [k8s.describe(rc), runtime.handler(rc), t])
 }
 
 # A development runtime alone is not confidential computing: it is only flagged.
@@ -120,12 +120,12 @@ warn contains {"msg": msg, "ref": k8s.ref(rc), "field": "handler"} if {
 	some rc in k8s.objects_of_kind("RuntimeClass")
 	_rc_tee(rc) == "none"
 	msg := sprintf(
-		"%s (handler %q) runs Confidential Containers without a hardware TEE: use it for development only",
+		"%s (handler \"%s\") runs Confidential Containers without a hardware TEE: use it for development only",
 		[k8s.describe(rc), runtime.handler(rc)],
 	)
 }
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref("confidentialcontainers.org", "ccruntimes")} if {
+evidence contains {"msg": msg, "ref": _crd_ref("confidentialcontainers.org", "ccruntimes")} if {
 	k8s.crd_defined("confidentialcontainers.org", "ccruntimes")
 	msg := "The Confidential Containers operator API (ccruntimes.confidentialcontainers.org) is installed"
 }
@@ -215,7 +215,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": k8s.path(p.path, "runtime
 	rc := runtime.runtime_class(rc_name)
 	not hardware_tee(runtime.handler(rc))
 	msg := sprintf(
-		"%s is labelled %s=true but RuntimeClass %q (handler %q) is not backed by a hardware TEE",
+		"%s is labelled %s=true but RuntimeClass \"%s\" (handler \"%s\") is not backed by a hardware TEE",
 		[k8s.describe(w), label_key, rc_name, runtime.handler(rc)],
 	)
 }
@@ -227,7 +227,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": k8s.path(p.path, "runtime
 	rc_name := _runtime_class_name(p)
 	not runtime.runtime_class(rc_name)
 	k8s.observed("node.k8s.io", "runtimeclasses")
-	msg := sprintf("%s selects RuntimeClass %q, which does not exist in the cluster", [k8s.describe(w), rc_name])
+	msg := sprintf("%s selects RuntimeClass \"%s\", which does not exist in the cluster", [k8s.describe(w), rc_name])
 }
 
 # The RuntimeClass is not in the input and cannot be observed: judge by its name.
@@ -239,7 +239,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": k8s.path(p.path, "runtime
 	_unverifiable(rc_name)
 	tee(rc_name) == "none"
 	msg := sprintf(
-		"%s is labelled %s=true but selects RuntimeClass %q, a Confidential Containers development runtime without a hardware TEE",
+		"%s is labelled %s=true but selects RuntimeClass \"%s\", a Confidential Containers development runtime without a hardware TEE",
 		[k8s.describe(w), label_key, rc_name],
 	)
 }
@@ -252,7 +252,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	rc := runtime.runtime_class(rc_name)
 	t := _rc_tee(rc)
 	t != "none"
-	msg := sprintf("%s runs its pods (%s) in the confidential RuntimeClass %q (%s)", [k8s.describe(w), p.path, rc_name, t])
+	msg := sprintf("%s runs its pods (%s) in the confidential RuntimeClass \"%s\" (%s)", [k8s.describe(w), p.path, rc_name, t])
 }
 
 evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
@@ -263,7 +263,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	_unverifiable(rc_name)
 	hardware_tee(rc_name)
 	msg := sprintf(
-		"%s selects RuntimeClass %q for its pods (%s); the name indicates a %s Confidential Containers runtime",
+		"%s selects RuntimeClass \"%s\" for its pods (%s); the name indicates a %s Confidential Containers runtime",
 		[k8s.describe(w), rc_name, p.path, tee(rc_name)],
 	)
 }
@@ -276,7 +276,7 @@ unknown contains {"msg": msg} if {
 	_unverifiable(rc_name)
 	not tee(rc_name)
 	msg := sprintf(
-		"%s is labelled %s=true and selects RuntimeClass %q, which is not in the input: whether it is backed by a TEE can only be verified against the cluster",
+		"%s is labelled %s=true and selects RuntimeClass \"%s\", which is not in the input: whether it is backed by a TEE can only be verified against the cluster",
 		[k8s.describe(w), label_key, rc_name],
 	)
 }
@@ -302,4 +302,13 @@ _runtime_class_name(p) := name if {
 _unverifiable(rc_name) if {
 	not runtime.runtime_class(rc_name)
 	not k8s.observed("node.k8s.io", "runtimeclasses")
+}
+
+# The CustomResourceDefinition of group/plural as a finding ref (k8s.crd_ref, built with
+# concat: rego-cpp renders sprintf of computed strings with stray quotes).
+_crd_ref(group, plural) := {
+	"apiVersion": "apiextensions.k8s.io/v1",
+	"kind": "CustomResourceDefinition",
+	"namespace": "",
+	"name": concat(".", [plural, group]),
 }

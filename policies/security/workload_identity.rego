@@ -76,7 +76,7 @@ _spiffe_csi := "csi.spiffe.io"
 
 _spire_crds := ["clusterspiffeids", "clusterfederatedtrustdomains", "clusterstaticentries"]
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref("spire.spiffe.io", plural)} if {
+evidence contains {"msg": msg, "ref": _crd_ref("spire.spiffe.io", plural)} if {
 	some plural in _spire_crds
 	k8s.crd_defined("spire.spiffe.io", plural)
 	msg := sprintf("The SPIRE controller-manager API (%s.spire.spiffe.io) is available to register workload identities", [plural])
@@ -148,7 +148,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	p := item.pod
 	some v in k8s.array_at(p.spec, "volumes")
 	k8s.string_at(v, ["csi", "driver"]) == _spiffe_csi
-	msg := sprintf("%s (%s) mounts the SPIFFE Workload API (%s volume %q)", [k8s.describe(w), item.class, _spiffe_csi, k8s.string_at(v, "name")])
+	msg := sprintf("%s (%s) mounts the SPIFFE Workload API (%s volume \"%s\")", [k8s.describe(w), item.class, _spiffe_csi, k8s.string_at(v, "name")])
 }
 
 # Legacy ServiceAccount token Secrets never expire: mounting one defeats rotation.
@@ -161,7 +161,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": field} if {
 	_token_secret(k8s.namespace(w), secret_name)
 	field := sprintf("%s.secret.secretName", [k8s.index_path(p.path, "volumes", i)])
 	msg := sprintf(
-		"%s (%s) mounts Secret %q, a long-lived ServiceAccount token (type kubernetes.io/service-account-token); use the projected, auto-rotated token or a workload identity instead",
+		"%s (%s) mounts Secret \"%s\", a long-lived ServiceAccount token (type kubernetes.io/service-account-token); use the projected, auto-rotated token or a workload identity instead",
 		[k8s.describe(w), item.class, secret_name],
 	)
 }
@@ -184,7 +184,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": field} if {
 	secret != ""
 	field := sprintf("%s.valueFrom.secretKeyRef", [k8s.index_path(c.path, "env", i)])
 	msg := sprintf(
-		"%s (%s) reads the static cloud credential %s from Secret %q in container %q; use %s instead",
+		"%s (%s) reads the static cloud credential %s from Secret \"%s\" in container \"%s\"; use %s instead",
 		[k8s.describe(w), x.class, e.name, secret, c.name, replacement],
 	)
 }
@@ -266,3 +266,12 @@ _template_text(id) := sprintf(" (%s)", [t]) if {
 	t := k8s.string_at(id, ["spec", "spiffeIDTemplate"])
 	t != ""
 } else := ""
+
+# The CustomResourceDefinition of group/plural as a finding ref (k8s.crd_ref, built with
+# concat: rego-cpp renders sprintf of computed strings with stray quotes).
+_crd_ref(group, plural) := {
+	"apiVersion": "apiextensions.k8s.io/v1",
+	"kind": "CustomResourceDefinition",
+	"namespace": "",
+	"name": concat(".", [plural, group]),
+}

@@ -141,7 +141,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(sc)} if {
 	some sc in _storage_classes
 	p := _provisioner(sc)
 	is_csi(p)
-	msg := sprintf("%s provisions volumes through the CSI driver %q%s", [k8s.describe(sc), p, _default_text(sc)])
+	msg := sprintf("%s provisions volumes through the CSI driver \"%s\"%s", [k8s.describe(sc), p, _default_text(sc)])
 }
 
 _default_text(sc) := " and is the default StorageClass" if is_default(sc) else := ""
@@ -149,7 +149,7 @@ _default_text(sc) := " and is the default StorageClass" if is_default(sc) else :
 evidence contains {"msg": msg, "ref": k8s.ref(vsc)} if {
 	some vsc in k8s.objects_of_kind("VolumeSnapshotClass")
 	k8s.group(vsc) == "snapshot.storage.k8s.io"
-	msg := sprintf("%s takes CSI volume snapshots with driver %q", [k8s.describe(vsc), k8s.string_at(vsc, "driver")])
+	msg := sprintf("%s takes CSI volume snapshots with driver \"%s\"", [k8s.describe(vsc), k8s.string_at(vsc, "driver")])
 }
 
 # ---------------------------------------------------------------------------
@@ -161,12 +161,12 @@ deny contains {"msg": msg, "ref": k8s.ref(sc), "field": "provisioner"} if {
 	p := _provisioner(sc)
 	in_tree(p)
 	msg := sprintf(
-		"%s is the default StorageClass but uses the in-tree provisioner %q, not a CSI driver: claims that name no class get in-tree (deprecated or static) volumes",
+		"%s is the default StorageClass but uses the in-tree provisioner \"%s\", not a CSI driver: claims that name no class get in-tree (deprecated or static) volumes",
 		[k8s.describe(sc), p],
 	)
 }
 
-deny contains {"msg": msg, "ref": k8s.ref(sc), "field": sprintf("metadata.annotations[%q]", [_default_key(sc)])} if {
+deny contains {"msg": msg, "ref": k8s.ref(sc), "field": sprintf("metadata.annotations[\"%s\"]", [_default_key(sc)])} if {
 	count(_default_classes) > 1
 	some sc in _default_classes
 	others := sort([k8s.name(o) | some o in _default_classes; k8s.name(o) != k8s.name(sc)])
@@ -181,7 +181,7 @@ warn contains {"msg": msg, "ref": k8s.ref(sc), "field": "provisioner"} if {
 	p := _provisioner(sc)
 	not in_tree(p)
 	not is_csi(p)
-	msg := sprintf("%s is the default StorageClass but its provisioner %q is not a known CSI driver", [k8s.describe(sc), p])
+	msg := sprintf("%s is the default StorageClass but its provisioner \"%s\" is not a known CSI driver", [k8s.describe(sc), p])
 }
 
 # A live scan sees every StorageClass: without a default, claims without a class hang.
@@ -205,7 +205,7 @@ deny contains {"msg": msg, "ref": k8s.ref(sc), "field": "provisioner"} if {
 	not p in _csi_drivers
 	not p in _node_drivers
 	msg := sprintf(
-		"%s names the CSI provisioner %q, but no CSIDriver of that name exists and no node has registered it: its claims cannot be provisioned",
+		"%s names the CSI provisioner \"%s\", but no CSIDriver of that name exists and no node has registered it: its claims cannot be provisioned",
 		[k8s.describe(sc), p],
 	)
 }
@@ -257,7 +257,7 @@ deny contains {"msg": msg, "ref": item.ref, "field": item.field} if {
 	item.storage_class != ""
 	not item.storage_class in _class_names
 	msg := sprintf(
-		"%s (%s) claims storage of StorageClass %q, which does not exist in the cluster: the claim stays Pending",
+		"%s (%s) claims storage of StorageClass \"%s\", which does not exist in the cluster: the claim stays Pending",
 		[k8s.describe(item.workload), item.workload_class, item.storage_class],
 	)
 }
