@@ -21,6 +21,9 @@
 #   complete(group, resource, kind)   every object of group/kind is in the input: a live
 #                                 scan that could read the resource, or a bundle that
 #                                 defines at least one such object (it then owns them)
+#   complete_in(group, resource, kind, ns)   the same for one namespace: a live scan
+#                                 that could read the resource, or a bundle that defines
+#                                 at least one such object in namespace ns
 #   pod_count(obj)                pods a Pod/Deployment/StatefulSet/ReplicaSet/Job runs
 #                                 (replicas or parallelism, default 1); undefined otherwise
 #   label_field(base, key)        `base.labels["key"]`: field path of a label or
@@ -136,6 +139,21 @@ complete(group, resource, _) if k8s.observed(group, resource)
 complete(group, _, kind) if {
 	not k8s.is_live
 	count(of_kind(group, kind)) > 0
+}
+
+complete_in(group, resource, _, _) if k8s.observed(group, resource)
+
+complete_in(group, _, kind, ns) if {
+	not k8s.is_live
+	ns in _namespaces_of[[group, kind]]
+}
+
+# Namespaces holding objects of [group, kind], for complete_in.
+_namespaces_of[key] contains ns if {
+	some kind, objs in k8s.by_kind
+	some o in objs
+	key := [k8s.group(o), kind]
+	ns := k8s.namespace(o)
 }
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 #   inference.networking.x-k8s.io group, any version) groups the model-server pods, an
 #   endpoint picker (EPP) chooses the pod for each request, HTTPRoutes send traffic to the
 #   pool, and InferenceObjectives / InferenceModels set per-model priorities. A route or
-#   objective that refers to a missing InferencePool (when the input holds every pool),
+#   objective that refers to a missing InferencePool (when the input holds every pool of that namespace),
 #   and a pool whose selector matches none of the model-server pods in its namespace (when
 #   that namespace's workloads are in the input), are violations.
 # custom:
@@ -75,14 +75,9 @@ _pools := platform.of_kind_in(pool_groups, "InferencePool")
 
 _pool_keys := {sprintf("%s/%s", [k8s.namespace(p), k8s.name(p)]) | some p in _pools}
 
-_pools_complete if {
+_pools_complete(ns) if {
 	some g in pool_groups
-	k8s.observed(g, "inferencepools")
-}
-
-_pools_complete if {
-	not k8s.is_live
-	count(_pools) > 0
+	platform.complete_in(g, "inferencepools", "InferencePool", ns)
 }
 
 _routes := array.concat(
@@ -208,14 +203,14 @@ evidence contains {"msg": msg, "ref": k8s.ref(ref.obj)} if {
 
 deny contains {"msg": msg, "ref": k8s.ref(ref.route), "field": ref.field} if {
 	some ref in _pool_refs
-	_pools_complete
+	_pools_complete(ref.ns)
 	not _pool_exists(ref.ns, ref.name)
 	msg := sprintf("%s routes to InferencePool %s/%s, which does not exist; requests get 500 errors", [k8s.describe(ref.route), ref.ns, ref.name])
 }
 
 deny contains {"msg": msg, "ref": k8s.ref(ref.obj), "field": "spec.poolRef.name"} if {
 	some ref in _objective_refs
-	_pools_complete
+	_pools_complete(k8s.namespace(ref.obj))
 	not _pool_exists(k8s.namespace(ref.obj), ref.name)
 	msg := sprintf("%s refers to InferencePool %q, which does not exist in namespace %q", [k8s.describe(ref.obj), ref.name, k8s.namespace(ref.obj)])
 }
@@ -247,8 +242,7 @@ warn contains {"msg": msg, "ref": k8s.ref(pool), "field": "spec.endpointPickerRe
 # ---------------------------------------------------------------------------
 
 unknown contains {"msg": msg} if {
-	not _pools_complete
-	missing := {sprintf("%s/%s", [r.ns, r.name]) | some r in _pool_refs}
+	missing := {sprintf("%s/%s", [r.ns, r.name]) | some r in _pool_refs; not _pools_complete(r.ns)}
 	count(missing) > 0
 	msg := sprintf("Routes send traffic to InferencePools (%s) that are not in the bundle; whether they exist can only be seen in a live scan", [concat(", ", sort(missing))])
 }

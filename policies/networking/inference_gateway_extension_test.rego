@@ -77,6 +77,10 @@ _cases := {
 		"objects": [_route("vllm-pool")],
 		"want": {"deny": 0, "evidence": 0, "unknown": 1},
 	},
+	"pools only in another namespace": {
+		"objects": [object.union(_pool({"app": "vllm"}), {"metadata": {"namespace": "other"}}), _route("vllm-pool")],
+		"want": {"deny": 0, "unknown": 1},
+	},
 	"bare bundle": {
 		"objects": [],
 		"want": {"deny": 0, "evidence": 0, "unknown": 0, "warn": 0},

@@ -7,7 +7,7 @@
 #   drivers such as DRANET (ResourceSlices of driver dra.net, DeviceClasses for NICs), RDMA
 #   or EFA device plugins, and pods that request them (`k8s.v1.cni.cncf.io/networks`,
 #   rdma/* or EFA resources). An AI workload that names a NetworkAttachmentDefinition that
-#   does not exist (when the input holds every NAD), or a malformed networks annotation or
+#   does not exist (when the input holds every NAD of that namespace), or a malformed networks annotation or
 #   NAD config, is a violation.
 # custom:
 #   id: multi-network
@@ -69,7 +69,7 @@ _nads := platform.of_kind(_nad_group, "NetworkAttachmentDefinition")
 
 _nad_keys := {sprintf("%s/%s", [k8s.namespace(n), k8s.name(n)]) | some n in _nads}
 
-_nads_complete if platform.complete(_nad_group, "network-attachment-definitions", "NetworkAttachmentDefinition")
+_nads_complete(ns) if platform.complete_in(_nad_group, "network-attachment-definitions", "NetworkAttachmentDefinition", ns)
 
 # Extended resources of RDMA / high-speed NICs.
 _rdma_prefixes := ["rdma/", "vpc.amazonaws.com/efa", "nvidia.com/rdma", "nvidia.com/hostdev", "openshift.io/", "intel.com/sriov", "mellanox.com/"]
@@ -243,7 +243,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 deny contains {"msg": msg, "ref": k8s.ref(a.w), "field": a.field} if {
 	some a in _attachments
 	workloads.is_ai_workload(a.w)
-	_nads_complete
+	_nads_complete(a.ns)
 	not _nad_exists(a)
 	msg := sprintf("%s requests network %s/%s, but no NetworkAttachmentDefinition of that name exists; its pods fail to start", [k8s.describe(a.w), a.ns, a.name])
 }
@@ -264,8 +264,12 @@ deny contains {"msg": msg, "ref": k8s.ref(nad), "field": "spec.config"} if {
 # ---------------------------------------------------------------------------
 
 unknown contains {"msg": msg} if {
-	not _nads_complete
-	missing := {sprintf("%s/%s", [a.ns, a.name]) | some a in _attachments; workloads.is_ai_workload(a.w); not _nad_exists(a)}
+	missing := {sprintf("%s/%s", [a.ns, a.name]) |
+		some a in _attachments
+		workloads.is_ai_workload(a.w)
+		not _nad_exists(a)
+		not _nads_complete(a.ns)
+	}
 	count(missing) > 0
 	msg := sprintf("AI workloads request networks (%s) whose NetworkAttachmentDefinitions are not in the bundle; whether they exist can only be seen in a live scan", [concat(", ", sort(missing))])
 }

@@ -239,7 +239,7 @@ _replicas(task) := r if {
 
 deny contains {"msg": msg, "ref": k8s.ref(j.w), "field": j.field} if {
 	some j in _joins
-	platform.complete(j.group, "podgroups", "PodGroup")
+	platform.complete_in(j.group, "podgroups", "PodGroup", j.ns)
 	not _pod_group_exists(j.group, j.ns, j.name)
 	msg := sprintf("%s joins PodGroup %q (%s), which does not exist in namespace %q; its pods stay pending", [k8s.describe(j.w), j.name, j.group, j.ns])
 }

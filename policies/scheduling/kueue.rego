@@ -6,7 +6,7 @@
 #   are submitted to a LocalQueue that exists in their namespace through the label
 #   `kueue.x-k8s.io/queue-name`. A label naming a missing LocalQueue, or a LocalQueue
 #   pointing at a missing ClusterQueue, is a violation when the input holds every queue
-#   (live scan, or a bundle that defines queues); AI batch workloads without the label
+#   (live scan, or a bundle that defines queues in that namespace); AI batch workloads without the label
 #   are a warning unless Kueue's configuration sets `manageJobsWithoutQueueName: true`
 #   (they are then admitted through the namespace's default LocalQueue).
 # custom:
@@ -102,7 +102,7 @@ installed if count(_cluster_queues) > 0
 
 installed if count(_local_queues) > 0
 
-_lqs_complete if platform.complete(_group, "localqueues", "LocalQueue")
+_lqs_complete(ns) if platform.complete_in(_group, "localqueues", "LocalQueue", ns)
 
 _cqs_complete if platform.complete(_group, "clusterqueues", "ClusterQueue")
 
@@ -174,7 +174,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(item.workload)} if {
 
 deny contains {"msg": msg, "ref": k8s.ref(item.workload), "field": _queue_field} if {
 	some item in _queued
-	_lqs_complete
+	_lqs_complete(k8s.namespace(item.workload))
 	not _lq_exists(item)
 	msg := sprintf("%s names LocalQueue %q, which does not exist in namespace %q; Kueue never admits it", [k8s.describe(item.workload), item.queue, k8s.namespace(item.workload)])
 }
@@ -222,8 +222,11 @@ _suspended_child(w) if k8s.controller_in_input(w)
 # ---------------------------------------------------------------------------
 
 unknown contains {"msg": msg} if {
-	not _lqs_complete
-	missing := {sprintf("%s/%s", [k8s.namespace(item.workload), item.queue]) | some item in _queued; not _lq_exists(item)}
+	missing := {sprintf("%s/%s", [k8s.namespace(item.workload), item.queue]) |
+		some item in _queued
+		not _lq_exists(item)
+		not _lqs_complete(k8s.namespace(item.workload))
+	}
 	count(missing) > 0
 	msg := sprintf("Workloads name LocalQueues that are not in the bundle (%s); whether they exist can only be seen in a live scan", [concat(", ", sort(missing))])
 }

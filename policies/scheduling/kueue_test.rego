@@ -35,8 +35,12 @@ _cases := {
 		"want": {"deny": 0, "evidence": 4, "warn": 0, "unknown": 0},
 	},
 	"LocalQueue missing in the workload's namespace": {
-		"objects": [_cq, _lq("other", "user-queue", "gpu"), _queued],
+		"objects": [_cq, _lq("ml", "team-a-queue", "gpu"), _queued],
 		"want": {"deny": 1, "evidence": 3},
+	},
+	"namespace without queues in the bundle": {
+		"objects": [_cq, _lq("other", "user-queue", "gpu"), _queued],
+		"want": {"deny": 0, "unknown": 1},
 	},
 	"LocalQueue pointing at a missing ClusterQueue": {
 		"objects": [_cq, _lq("ml", "user-queue", "cpu")],
@@ -73,7 +77,7 @@ failures contains msg if {
 test_cases if count(failures) == 0
 
 test_missing_queue_field_uses_bracket_syntax if {
-	denies := check.deny with input as testing.manifests([_lq("other", "q", "gpu"), _queued])
+	denies := check.deny with input as testing.manifests([_lq("ml", "q", "gpu"), _queued])
 	[d.field | some d in denies] == [`metadata.labels["kueue.x-k8s.io/queue-name"]`]
 }
 
@@ -103,6 +107,6 @@ test_odd_types_do_not_break if {
 }
 
 test_conftest_combine_input if {
-	got := _results(testing.combined([_lq("other", "q", "gpu"), _queued]))
+	got := _results(testing.combined([_lq("ml", "q", "gpu"), _queued]))
 	count(got.deny) == 1
 }

@@ -192,7 +192,7 @@ deny contains {"msg": msg, "ref": k8s.ref(a.obj), "field": "spec.scaleTargetRef.
 	some a in _autoscalers
 	_target_name(a) != ""
 	not _target(a)
-	platform.complete(_target_group(a), _plural(_target_kind(a)), _target_kind(a))
+	platform.complete_in(_target_group(a), _plural(_target_kind(a)), _target_kind(a), k8s.namespace(a.obj))
 	msg := sprintf("%s scales %s %q, which does not exist in namespace %q", [k8s.describe(a.obj), _target_kind(a), _target_name(a), k8s.namespace(a.obj)])
 }
 
