@@ -24,6 +24,9 @@
 #   complete_in(group, resource, kind, ns)   the same for one namespace: a live scan
 #                                 that could read the resource, or a bundle that defines
 #                                 at least one such object in namespace ns
+#   find(kind, ns, name)          the first object of kind named ns/name (ns "" for
+#                                 cluster-scoped objects); an index built once, so
+#                                 reference checks stay linear
 #   pod_count(obj)                pods a Pod/Deployment/StatefulSet/ReplicaSet/Job runs
 #                                 (replicas or parallelism, default 1); undefined otherwise
 #   label_field(base, key)        `base.labels["key"]`: field path of a label or
@@ -154,6 +157,29 @@ _namespaces_of[key] contains ns if {
 	some o in objs
 	key := [k8s.group(o), kind]
 	ns := k8s.namespace(o)
+}
+
+# Index of every named object by kind, namespace and name (positions into k8s.objects).
+# Built like k8s.by_kind: a partial set of positions, exposed through a partial object
+# that is read with object.get (reading the partial set directly after it has been
+# evaluated elsewhere in the same query gives wrong results in regorus).
+_key_index[key] contains i if {
+	some i, o in k8s.objects
+	key := sprintf("%s|%s|%s", [o.kind, k8s.raw_namespace(o), k8s.name(o)])
+}
+
+_by_key[key] := ids if {
+	some key, ids in _key_index
+}
+
+find(kind, ns, name) := k8s.objects[min(ids)] if {
+	ids := object.get(_by_key, sprintf("%s|%s|%s", [kind, ns, name]), set())
+	count(ids) > 0
+} else := k8s.objects[min(ids)] if {
+	# Manifests without a namespace land in the namespace they are applied to.
+	ns == "default"
+	ids := object.get(_by_key, sprintf("%s||%s", [kind, name]), set())
+	count(ids) > 0
 }
 
 # ---------------------------------------------------------------------------

@@ -55,8 +55,8 @@ import rego.v1
 
 import data.kaic.lib.k8s
 import data.kaic.lib.platform
+import data.kaic.lib.workload_index as windex
 import data.kaic.lib.pods
-import data.kaic.lib.workloads
 
 role_label := "llm-d.ai/role"
 
@@ -71,10 +71,9 @@ _valid_roles := {"prefill", "decode", "both"}
 # declared: role from the llm-d label, the LLMInferenceService structure or the name;
 # configured: roles the engine flags give ({} when none).
 _entries contains entry if {
-	some kind in pods.workload_kinds
-	some w in k8s.objects_of_kind(kind)
-	not k8s.controller_in_input(w)
-	specs := pods.pod_specs(w)
+	some t in windex.pod_templates
+	w := t.w
+	specs := t.specs
 	containers := pods.containers_of(w, specs)
 	some p in specs
 	configured := {r | some c in containers; c.pod_path == p.path; some r in _engine_roles(c.container)}
@@ -94,9 +93,9 @@ _declared(w, p, configured) := [v, "label", platform.label_field(k8s.path(p.meta
 	some r in configured
 } else := [r, "name", "metadata.name"] if {
 	# Names are the weakest signal: AI workloads only, whole name segments only.
-	workloads.is_ai_workload(w)
 	some r in ["prefill", "decode"]
 	regex.match(sprintf(`(^|[-_.])%s([-_.]|$)`, [r]), lower(k8s.name(w)))
+	windex.object_key(w) in windex.ai_keys
 }
 
 _template_label(p) := v if {

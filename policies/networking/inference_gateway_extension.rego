@@ -67,6 +67,7 @@ import rego.v1
 
 import data.kaic.lib.k8s
 import data.kaic.lib.platform
+import data.kaic.lib.workload_index as windex
 import data.kaic.lib.pods
 
 pool_groups := {"inference.networking.k8s.io", "inference.networking.x-k8s.io"}
@@ -117,12 +118,11 @@ _selector(pool) := s if {
 
 # Label sets of pods per namespace, from every workload in the input.
 _label_sets_by_ns[ns] contains lbls if {
-	some kind in pods.workload_kinds
-	some w in k8s.objects_of_kind(kind)
-	kind != "PodTemplate"
-	ns := k8s.namespace(w)
-	some s in pods.pod_label_sets(w)
-	lbls := s.labels
+	some t in windex.pod_templates
+	t.w.kind != "PodTemplate"
+	ns := k8s.namespace(t.w)
+	some p in t.specs
+	lbls := p.labels
 }
 
 _selects_pods(pool) if {
@@ -156,10 +156,7 @@ _picker_deployments(pool) := [d |
 	k8s.map_selects(svc.spec.selector, s.labels)
 ]
 
-_service(ns, name) := found[0] if {
-	found := [s | some s in k8s.objects_of_kind("Service"); k8s.name(s) == name; k8s.namespace(s) == ns]
-	count(found) > 0
-}
+_service(ns, name) := platform.find("Service", ns, name)
 
 # ---------------------------------------------------------------------------
 # Evidence

@@ -58,6 +58,7 @@ import rego.v1
 
 import data.kaic.lib.k8s
 import data.kaic.lib.platform
+import data.kaic.lib.workload_index as windex
 import data.kaic.lib.pods
 import data.kaic.lib.workloads
 
@@ -80,25 +81,24 @@ _rdma_prefixes := ["rdma/", "vpc.amazonaws.com/efa", "nvidia.com/rdma", "nvidia.
 
 # {w, ns, name, field} for every network a pod template requests; {w, field, error} when
 # the annotation cannot be parsed.
-_attachments contains {"w": w, "ns": ns, "name": name, "field": field} if {
-	some kind in pods.workload_kinds
-	some w in k8s.objects_of_kind(kind)
-	not k8s.controller_in_input(w)
-	some p in pods.pod_specs(w)
+_requests contains {"w": t.w, "value": value, "field": field} if {
+	some t in windex.pod_templates
+	some p in t.specs
 	value := k8s.object_at(p.metadata, "annotations")[networks_annotation]
 	is_string(value)
 	field := platform.label_field(k8s.path(p.metadata_path, "annotations"), networks_annotation)
-	some [ns, name] in _parse_networks(value, k8s.namespace(w))
 }
 
-_malformed contains {"w": w, "field": field} if {
-	some w in workloads.ai_workloads
-	some p in pods.pod_specs(w)
-	value := k8s.object_at(p.metadata, "annotations")[networks_annotation]
-	is_string(value)
-	startswith(trim_space(value), "[")
-	not _json_array(value)
-	field := platform.label_field(k8s.path(p.metadata_path, "annotations"), networks_annotation)
+_attachments contains {"w": r.w, "ns": ns, "name": name, "field": r.field} if {
+	some r in _requests
+	some [ns, name] in _parse_networks(r.value, k8s.namespace(r.w))
+}
+
+_malformed contains {"w": r.w, "field": r.field} if {
+	some r in _requests
+	startswith(trim_space(r.value), "[")
+	not _json_array(r.value)
+	windex.object_key(r.w) in windex.ai_keys
 }
 
 _json_array(value) if {
@@ -242,8 +242,8 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 
 deny contains {"msg": msg, "ref": k8s.ref(a.w), "field": a.field} if {
 	some a in _attachments
-	workloads.is_ai_workload(a.w)
 	_nads_complete(a.ns)
+	windex.object_key(a.w) in windex.ai_keys
 	not _nad_exists(a)
 	msg := sprintf("%s requests network %s/%s, but no NetworkAttachmentDefinition of that name exists; its pods fail to start", [k8s.describe(a.w), a.ns, a.name])
 }
@@ -266,8 +266,8 @@ deny contains {"msg": msg, "ref": k8s.ref(nad), "field": "spec.config"} if {
 unknown contains {"msg": msg} if {
 	missing := {sprintf("%s/%s", [a.ns, a.name]) |
 		some a in _attachments
-		workloads.is_ai_workload(a.w)
 		not _nad_exists(a)
+		windex.object_key(a.w) in windex.ai_keys
 		not _nads_complete(a.ns)
 	}
 	count(missing) > 0

@@ -62,6 +62,7 @@ import rego.v1
 
 import data.kaic.lib.k8s
 import data.kaic.lib.platform
+import data.kaic.lib.workload_index as windex
 import data.kaic.lib.pods
 
 # Gang schedulers: API groups whose CRDs show them, controller name tokens, scheduler
@@ -148,7 +149,7 @@ evidence contains {"msg": msg, "ref": {"apiVersion": "scheduling.k8s.io/v1alpha1
 
 evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	some w in _gang_scheduled
-	msg := sprintf("%s is scheduled as a gang by %q", [k8s.describe(w), _scheduler_name(w)])
+	msg := sprintf("%s is scheduled as a gang by %q", [k8s.describe(w), _scheduler_name(w, pods.pod_specs(w))])
 }
 
 # Kubeflow Trainer runtimes ask the Trainer to create a PodGroup for every TrainJob.
@@ -159,15 +160,21 @@ evidence contains {"msg": msg, "ref": k8s.ref(rt)} if {
 	msg := sprintf("%s gang-schedules its TrainJobs through a %s PodGroup (spec.podGroupPolicy)", [k8s.describe(rt), plugin])
 }
 
-_gang_scheduled contains w if {
-	some kind in pods.workload_kinds
-	some w in k8s.objects_of_kind(kind)
-	not k8s.controller_in_input(w)
-	_scheduler_name(w) in {n | some s in schedulers; some n in s.scheduler_names}
+_gang_scheduler_names := {n | some s in schedulers; some n in s.scheduler_names}
+
+_gang_scheduled contains t.w if {
+	some t in windex.pod_templates
+	_scheduler_name(t.w, t.specs) in _gang_scheduler_names
 }
 
-_scheduler_name(w) := names[0] if {
-	names := [n | some p in pods.pod_specs(w); n := p.spec.schedulerName; is_string(n)]
+_gang_scheduled contains w if {
+	# Volcano Jobs: no pod spec the pod library knows, the scheduler is named on the Job.
+	some w in platform.of_kind("batch.volcano.sh", "Job")
+	_scheduler_name(w, []) in _gang_scheduler_names
+}
+
+_scheduler_name(w, specs) := names[0] if {
+	names := [n | some p in specs; n := p.spec.schedulerName; is_string(n)]
 	count(names) > 0
 } else := n if {
 	# Volcano Jobs name the scheduler on the Job itself.
@@ -180,13 +187,10 @@ _scheduler_name(w) := names[0] if {
 # ---------------------------------------------------------------------------
 
 # Workloads joining a PodGroup through a pod label or annotation: {w, group, name, field}.
-_joins contains {"w": w, "group": group, "ns": k8s.namespace(w), "name": name, "field": field} if {
-	some kind in pods.workload_kinds
-	some w in k8s.objects_of_kind(kind)
-	not k8s.controller_in_input(w)
-	specs := pods.pod_specs(w)
+_joins contains {"w": t.w, "group": group, "ns": k8s.namespace(t.w), "name": name, "field": field} if {
+	some t in windex.pod_templates
 	some group, key in _group_keys
-	[name, field] := _joined(w, specs, key)
+	[name, field] := _joined(t.w, t.specs, key)
 }
 
 _joined(w, specs, key) := [name, field] if {
@@ -244,12 +248,9 @@ deny contains {"msg": msg, "ref": k8s.ref(j.w), "field": j.field} if {
 	msg := sprintf("%s joins PodGroup %q (%s), which does not exist in namespace %q; its pods stay pending", [k8s.describe(j.w), j.name, j.group, j.ns])
 }
 
-_pod_group_exists(group, ns, name) if {
-	some pg in _pod_groups
-	k8s.group(pg) == group
-	k8s.namespace(pg) == ns
-	k8s.name(pg) == name
-}
+_pod_group_keys := {[k8s.group(pg), k8s.namespace(pg), k8s.name(pg)] | some pg in _pod_groups}
+
+_pod_group_exists(group, ns, name) if [group, ns, name] in _pod_group_keys
 
 # ---------------------------------------------------------------------------
 # Advice

@@ -104,14 +104,7 @@ _target_kind(a) := k8s.string_at(a.ref, "kind")
 
 _target_name(a) := k8s.string_at(a.ref, "name")
 
-_target(a) := found[0] if {
-	found := [o |
-		some o in k8s.objects_of_kind(_target_kind(a))
-		k8s.name(o) == _target_name(a)
-		k8s.namespace(o) == k8s.namespace(a.obj)
-	]
-	count(found) > 0
-}
+_target(a) := platform.find(_target_kind(a), k8s.namespace(a.obj), _target_name(a))
 
 _target_group(a) := k8s.api_group(k8s.string_at(a.ref, "apiVersion"))
 
