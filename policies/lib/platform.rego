@@ -148,15 +148,21 @@ complete_in(group, resource, _, _) if k8s.observed(group, resource)
 
 complete_in(group, _, kind, ns) if {
 	not k8s.is_live
-	ns in _namespaces_of[[group, kind]]
+	ns in object.get(_namespaces_of, sprintf("%s|%s", [group, kind]), set())
 }
 
-# Namespaces holding objects of [group, kind], for complete_in.
-_namespaces_of[key] contains ns if {
+# Namespaces holding objects of "group|kind", for complete_in; read through object.get
+# so that the index is built once per query (a keyed lookup of a partial rule may be
+# re-evaluated for every call).
+_ns_index[key] contains ns if {
 	some kind, objs in k8s.by_kind
 	some o in objs
-	key := [k8s.group(o), kind]
+	key := sprintf("%s|%s", [k8s.group(o), kind])
 	ns := k8s.namespace(o)
+}
+
+_namespaces_of[key] := nss if {
+	some key, nss in _ns_index
 }
 
 # Index of every named object by kind, namespace and name (positions into k8s.objects).
@@ -180,6 +186,19 @@ find(kind, ns, name) := k8s.objects[min(ids)] if {
 	ns == "default"
 	ids := object.get(_by_key, sprintf("%s||%s", [kind, name]), set())
 	count(ids) > 0
+}
+
+# of_kind_by_ns(group, kind, ns): objects of group/kind in namespace ns, from an index
+# built once per query.
+of_kind_by_ns(group, kind, ns) := [k8s.objects[i] | some i in object.get(_by_group_kind_ns, sprintf("%s|%s|%s", [group, kind, ns]), set())]
+
+_gkn_index[key] contains i if {
+	some i, o in k8s.objects
+	key := sprintf("%s|%s|%s", [k8s.group(o), o.kind, k8s.namespace(o)])
+}
+
+_by_group_kind_ns[key] := ids if {
+	some key, ids in _gkn_index
 }
 
 # ---------------------------------------------------------------------------

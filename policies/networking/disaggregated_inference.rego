@@ -137,10 +137,34 @@ _dynamo_service_role(name, _, r) if contains(lower(name), r)
 
 _dgds := platform.of_kind("nvidia.com", "DynamoGraphDeployment")
 
-# Namespaces and the roles present in each.
-_roles_by_ns[ns] contains e.declared if {
+# Namespaces and the roles present in each; workloads per "namespace|role". Read through
+# object.get so that each index is built once per query.
+_role_index[ns] contains e.declared if {
 	some e in _entries
 	ns := e.ns
+}
+
+_roles_by_ns[ns] := roles if {
+	some ns, roles in _role_index
+}
+
+_described_index[key] contains k8s.describe(e.w) if {
+	some e in _entries
+	key := sprintf("%s|%s", [e.ns, e.declared])
+}
+
+_described[key] := names if {
+	some key, names in _described_index
+}
+
+_decode_index[ns] contains e.w if {
+	some e in _entries
+	e.declared == "decode"
+	ns := e.ns
+}
+
+_decode_servers[ns] := ws if {
+	some ns, ws in _decode_index
 }
 
 _sides := {"prefill", "decode"}
@@ -152,9 +176,9 @@ _sides := {"prefill", "decode"}
 evidence contains {"msg": msg, "ref": k8s.ref(first)} if {
 	some ns, roles in _roles_by_ns
 	_sides & roles == _sides
-	prefill := sort({k8s.describe(e.w) | some e in _entries; e.ns == ns; e.declared == "prefill"})
-	decode := sort({k8s.describe(e.w) | some e in _entries; e.ns == ns; e.declared == "decode"})
-	first := [e.w | some e in _entries; e.ns == ns; e.declared == "decode"][0]
+	prefill := sort(object.get(_described, sprintf("%s|prefill", [ns]), set()))
+	decode := sort(object.get(_described, sprintf("%s|decode", [ns]), set()))
+	first := [w | some w in object.get(_decode_servers, ns, set())][0]
 	msg := sprintf("Namespace %q serves disaggregated inference: prefill on %s, decode on %s", [ns, concat(", ", prefill), concat(", ", decode)])
 }
 
@@ -198,7 +222,7 @@ deny contains {"msg": msg, "ref": k8s.ref(e.w), "field": e.field} if {
 warn contains {"msg": msg, "ref": k8s.ref(e.w), "field": e.field} if {
 	some e in _entries
 	e.declared in _sides
-	roles := _roles_by_ns[e.ns]
+	roles := object.get(_roles_by_ns, e.ns, set())
 	count(_sides & roles) == 1
 	missing := [r | some r in _sides; not r in roles][0]
 	msg := sprintf("%s is a %s server but namespace %q has no %s server; disaggregated serving needs both", [k8s.describe(e.w), e.declared, e.ns, missing])

@@ -150,8 +150,7 @@ _picker_name(pool) := n if {
 
 _picker_deployments(pool) := [d |
 	svc := _service(k8s.namespace(pool), _picker_name(pool))
-	some d in platform.of_kind("apps", "Deployment")
-	k8s.namespace(d) == k8s.namespace(pool)
+	some d in platform.of_kind_by_ns("apps", "Deployment", k8s.namespace(pool))
 	some s in pods.pod_label_sets(d)
 	k8s.map_selects(svc.spec.selector, s.labels)
 ]

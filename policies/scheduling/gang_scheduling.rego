@@ -164,7 +164,8 @@ _gang_scheduler_names := {n | some s in schedulers; some n in s.scheduler_names}
 
 _gang_scheduled contains t.w if {
 	some t in windex.pod_templates
-	_scheduler_name(t.w, t.specs) in _gang_scheduler_names
+	some p in t.specs
+	p.spec.schedulerName in _gang_scheduler_names
 }
 
 _gang_scheduled contains w if {
@@ -186,29 +187,29 @@ _scheduler_name(w, specs) := names[0] if {
 # Violations
 # ---------------------------------------------------------------------------
 
-# Workloads joining a PodGroup through a pod label or annotation: {w, group, name, field}.
+# Workloads joining a PodGroup through a pod label or annotation: {w, group, ns, name,
+# field}. Written inline rather than through helper functions: regorus copies the
+# arguments of every call, which is slow for whole objects.
 _joins contains {"w": t.w, "group": group, "ns": k8s.namespace(t.w), "name": name, "field": field} if {
 	some t in windex.pod_templates
-	some group, key in _group_keys
-	[name, field] := _joined(t.w, t.specs, key)
-}
-
-_joined(w, specs, key) := [name, field] if {
-	some p in specs
+	some p in t.specs
+	meta := k8s.as_object(p.metadata)
 	some section in ["labels", "annotations"]
-	name := k8s.object_at(p.metadata, section)[key]
+	values := k8s.as_object(object.get(meta, section, {}))
+	some group, key in _group_keys
+	name := values[key]
 	is_string(name)
 	field := platform.label_field(k8s.path(p.metadata_path, section), key)
-} else := [name, platform.label_field("metadata.labels", key)] if {
-	name := k8s.label(w, key)
-} else := [name, platform.label_field("metadata.annotations", key)] if {
-	name := k8s.annotation(w, key)
 }
 
-_members[key] contains w if {
+_member_index[key] contains w if {
 	some j in _joins
-	key := [j.group, j.ns, j.name]
+	key := sprintf("%s|%s|%s", [j.group, j.ns, j.name])
 	w := j.w
+}
+
+_members[key] := ws if {
+	some key, ws in _member_index
 }
 
 _min_member(pg) := n if {
@@ -218,7 +219,8 @@ _min_member(pg) := n if {
 
 deny contains {"msg": msg, "ref": k8s.ref(pg), "field": "spec.minMember"} if {
 	some pg in _pod_groups
-	members := _members[[k8s.group(pg), k8s.namespace(pg), k8s.name(pg)]]
+	members := object.get(_members, sprintf("%s|%s|%s", [k8s.group(pg), k8s.namespace(pg), k8s.name(pg)]), set())
+	count(members) > 0
 	every w in members {
 		platform.pod_count(w)
 	}

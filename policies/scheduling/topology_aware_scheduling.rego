@@ -66,8 +66,7 @@ import rego.v1
 
 import data.kaic.lib.k8s
 import data.kaic.lib.platform
-import data.kaic.lib.pods
-import data.kaic.lib.workloads
+import data.kaic.lib.workload_index as windex
 
 _kueue := "kueue.x-k8s.io"
 
@@ -103,13 +102,14 @@ levels := {l |
 _topologies_complete if platform.complete(_kueue, "topologies", "Topology")
 
 # TAS requests on AI workloads' pod templates: {w, key, level, field}.
-_requests contains {"w": w, "key": key, "level": level, "field": field} if {
-	some w in workloads.ai_workloads
-	some p in pods.pod_specs(w)
+_requests contains {"w": t.w, "key": key, "level": level, "field": field} if {
+	some t in windex.pod_templates
+	some p in t.specs
 	some key in tas_annotations
 	level := k8s.object_at(p.metadata, "annotations")[key]
 	is_string(level)
 	field := platform.label_field(k8s.path(p.metadata_path, "annotations"), key)
+	windex.object_key(t.w) in windex.ai_keys
 }
 
 # ---------------------------------------------------------------------------
