@@ -1,6 +1,8 @@
 """Times the scheduling, operator and networking checks on a synthetic bundle.
 
-Run: python bench/bench_scheduling_checks.py [N]   (N namespaces, 10 objects each; default 2000)
+Run from the repository root (N namespaces of 10 objects each, default 2000):
+
+    PYTHONPATH=. python bench/bench_scheduling_checks.py [N]
 
 Each namespace holds a GPU Deployment with an HPA, a queued JobSet and its LocalQueue, a
 Job joining a Volcano PodGroup, a NetworkAttachmentDefinition attached by the Job, an
@@ -60,7 +62,8 @@ def namespace_objects(i: int) -> list[dict]:
          "metadata": {"name": "rdma", **meta}, "spec": {"config": '{"type": "macvlan"}'}},
         {"apiVersion": "inference.networking.k8s.io/v1", "kind": "InferencePool",
          "metadata": {"name": "pool", **meta},
-         "spec": {"selector": {"matchLabels": {"app": "vllm"}}, "endpointPickerRef": {"name": "epp"}}},
+         "spec": {"selector": {"matchLabels": {"app": "vllm"}},
+                  "endpointPickerRef": {"name": "epp"}}},
         {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
          "metadata": {"name": "r", **meta},
          "spec": {"rules": [{"backendRefs": [{"kind": "InferencePool", "name": "pool"}]}]}},
