@@ -22,6 +22,7 @@
 #     - {group: inference.networking.x-k8s.io, resource: inferencepools}
 #     - {group: inference.networking.x-k8s.io, resource: inferenceobjectives}
 #     - {group: inference.networking.x-k8s.io, resource: inferencemodels}
+#     - {group: inference.networking.k8s.io, resource: inferenceobjectives}
 #     - {group: gateway.networking.k8s.io, resource: httproutes}
 #     - {group: gateway.networking.k8s.io, resource: grpcroutes}
 #     - {group: "", resource: services}

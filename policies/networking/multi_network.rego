@@ -22,6 +22,9 @@
 #     - {group: sriovnetwork.openshift.io, resource: sriovnetworknodepolicies}
 #     - {group: sriovnetwork.openshift.io, resource: sriovnetworks}
 #     - {group: mellanox.com, resource: nicclusterpolicies}
+#     - {group: mellanox.com, resource: hostdevicenetworks}
+#     - {group: serving.kserve.io, resource: llminferenceservices}
+#     - {group: serving.kserve.io, resource: inferenceservices}
 #     - {group: resource.k8s.io, resource: resourceslices}
 #     - {group: resource.k8s.io, resource: deviceclasses}
 #     - {group: apps, resource: daemonsets}

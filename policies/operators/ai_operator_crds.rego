@@ -11,7 +11,9 @@
 #   are the CRD kinds that belong to the operator (an empty list means every CRD of the
 #   group) and controllers are substrings of the controller Deployment's name or
 #   `app.kubernetes.io/name` label. When the parameter is absent the built-in catalogue
-#   below is used.
+#   below is used. Custom resources of kinds added through the parameter are only seen
+#   in a live scan when their resources are collected (the inputs list the built-in
+#   catalogue).
 # custom:
 #   id: ai-operator-crds
 #   requirements:
@@ -31,19 +33,32 @@
 #     - {group: kubeflow.org, resource: pytorchjobs}
 #     - {group: kubeflow.org, resource: tfjobs}
 #     - {group: kubeflow.org, resource: mpijobs}
+#     - {group: kubeflow.org, resource: xgboostjobs}
+#     - {group: kubeflow.org, resource: paddlejobs}
+#     - {group: kubeflow.org, resource: jaxjobs}
 #     - {group: ray.io, resource: rayclusters}
 #     - {group: ray.io, resource: rayjobs}
 #     - {group: ray.io, resource: rayservices}
 #     - {group: serving.kserve.io, resource: inferenceservices}
 #     - {group: serving.kserve.io, resource: llminferenceservices}
+#     - {group: serving.kserve.io, resource: llminferenceserviceconfigs}
+#     - {group: serving.kserve.io, resource: servingruntimes}
+#     - {group: serving.kserve.io, resource: clusterservingruntimes}
+#     - {group: serving.kserve.io, resource: inferencegraphs}
+#     - {group: serving.kserve.io, resource: trainedmodels}
 #     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
 #     - {group: jobset.x-k8s.io, resource: jobsets}
 #     - {group: agents.x-k8s.io, resource: sandboxes}
 #     - {group: extensions.agents.x-k8s.io, resource: sandboxclaims}
 #     - {group: extensions.agents.x-k8s.io, resource: sandboxtemplates}
+#     - {group: extensions.agents.x-k8s.io, resource: sandboxwarmpools}
 #     - {group: batch.volcano.sh, resource: jobs}
 #     - {group: nvidia.com, resource: dynamographdeployments}
+#     - {group: nvidia.com, resource: dynamocomponentdeployments}
 #     - {group: kagent.dev, resource: agents}
+#     - {group: kagent.dev, resource: modelconfigs}
+#     - {group: kagent.dev, resource: remotemcpservers}
+#     - {group: kagent.dev, resource: mcpservers}
 #     - {group: agents.agentops.io, resource: agenttools}
 #   remediation: >-
 #     Install the AI operator with its CRDs and controller (Helm chart or release

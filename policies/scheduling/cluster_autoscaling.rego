@@ -18,6 +18,7 @@
 #   inputs:
 #     - {group: apiextensions.k8s.io, resource: customresourcedefinitions}
 #     - {group: apps, resource: deployments}
+#     - {group: apps, resource: statefulsets}
 #     - {group: "", resource: configmaps, namespace: kube-system, name: cluster-autoscaler-status}
 #     - {group: karpenter.sh, resource: nodepools}
 #     - {group: karpenter.sh, resource: nodeclaims}

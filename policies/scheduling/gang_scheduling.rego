@@ -33,6 +33,8 @@
 #     - {group: batch, resource: jobs}
 #     - {group: apps, resource: statefulsets}
 #     - {group: jobset.x-k8s.io, resource: jobsets}
+#     - {group: trainer.kubeflow.org, resource: trainingruntimes}
+#     - {group: trainer.kubeflow.org, resource: clustertrainingruntimes}
 #   remediation: >-
 #     Install a gang scheduler and use it for multi-pod training. With Kueue, enable
 #     `waitForPodsReady` in its configuration so that a workload's pods start all together
