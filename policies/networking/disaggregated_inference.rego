@@ -27,7 +27,7 @@
 #     - {group: serving.kserve.io, resource: llminferenceservices}
 #     - {group: nvidia.com, resource: dynamographdeployments}
 #     - {group: "", resource: pods}
-#   remediation: >-
+#   remediation: |-
 #     Run prefill and decode as separate pools and let the endpoint picker pair them, for
 #     example with KServe:
 #

@@ -30,7 +30,7 @@
 #     - {group: apps, resource: deployments}
 #     - {group: apps, resource: statefulsets}
 #     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
-#   remediation: >-
+#   remediation: |-
 #     Install the Inference Extension CRDs and a Gateway that supports them, deploy the
 #     endpoint picker for your model servers (the `inferencepool` Helm chart does both),
 #     and route to the pool:

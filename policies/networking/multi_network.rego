@@ -34,7 +34,7 @@
 #     - {group: jobset.x-k8s.io, resource: jobsets}
 #     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
 #     - {group: "", resource: pods}
-#   remediation: >-
+#   remediation: |-
 #     Install Multus (or a DRA network driver such as DRANET), define the secondary network
 #     and attach it to the training pods:
 #

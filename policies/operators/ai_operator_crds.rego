@@ -60,7 +60,7 @@
 #     - {group: kagent.dev, resource: remotemcpservers}
 #     - {group: kagent.dev, resource: mcpservers}
 #     - {group: agents.agentops.io, resource: agenttools}
-#   remediation: >-
+#   remediation: |-
 #     Install the AI operator with its CRDs and controller (Helm chart or release
 #     manifests), let cert-manager or the operator's own cert controller fill the webhook
 #     caBundle, and check that the CRDs are Established (`kubectl get crd`). A catalogue

@@ -26,7 +26,7 @@
 #     - {group: karpenter.azure.com, resource: aksnodeclasses}
 #     - {group: autoscaling.x-k8s.io, resource: provisioningrequests}
 #     - {group: "", resource: nodes}
-#   remediation: >-
+#   remediation: |-
 #     Run the Cluster Autoscaler with the accelerator node groups it may scale, or
 #     Karpenter with a NodePool for GPU instances:
 #

@@ -35,7 +35,7 @@
 #     - {group: jobset.x-k8s.io, resource: jobsets}
 #     - {group: trainer.kubeflow.org, resource: trainingruntimes}
 #     - {group: trainer.kubeflow.org, resource: clustertrainingruntimes}
-#   remediation: >-
+#   remediation: |-
 #     Install a gang scheduler and use it for multi-pod training. With Kueue, enable
 #     `waitForPodsReady` in its configuration so that a workload's pods start all together
 #     or are requeued; with Volcano, size the PodGroup to the pods that join it:

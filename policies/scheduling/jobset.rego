@@ -18,7 +18,7 @@
 #     - {group: jobset.x-k8s.io, resource: jobsets}
 #     - {group: apps, resource: deployments}
 #     - {group: batch, resource: jobs}
-#   remediation: >-
+#   remediation: |-
 #     Install JobSet (`kubectl apply --server-side -f
 #     https://github.com/kubernetes-sigs/jobset/releases/download/v0.12.0/manifests.yaml`)
 #     and describe multi-node training as one JobSet:

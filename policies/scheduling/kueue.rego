@@ -37,7 +37,7 @@
 #     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
 #     - {group: apps, resource: statefulsets}
 #     - {group: "", resource: pods}
-#   remediation: >-
+#   remediation: |-
 #     Install Kueue, define a ClusterQueue with quotas and a LocalQueue in each team
 #     namespace, and label every batch workload with the LocalQueue it is submitted to:
 #

@@ -28,7 +28,7 @@
 #     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
 #     - {group: serving.kserve.io, resource: inferenceservices}
 #     - {group: "", resource: pods}
-#   remediation: >-
+#   remediation: |-
 #     Serve inference metrics through a metrics adapter (prometheus-adapter or KEDA) and
 #     scale the model server on them:
 #

@@ -31,7 +31,7 @@
 #     - {group: leaderworkerset.x-k8s.io, resource: leaderworkersets}
 #     - {group: kubeflow.org, resource: pytorchjobs}
 #     - {group: ray.io, resource: rayjobs}
-#   remediation: >-
+#   remediation: |-
 #     Define the data-center topology once as a Kueue Topology whose levels are node
 #     labels, bind a ResourceFlavor to it, and let workloads request a level:
 #
