@@ -10,12 +10,15 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from scanner import __version__
-from scanner.errors import KaicError, ReportError
+from scanner.errors import KaicError, PolicyError, ReportError
+
+if TYPE_CHECKING:
+    from scanner.sources.helm import HelmOptions
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
 
@@ -29,6 +32,9 @@ app = typer.Typer(
 )
 policies_app = typer.Typer(help="Inspect and test the policy library.", no_args_is_help=True)
 app.add_typer(policies_app, name="policies")
+exceptions_app = typer.Typer(help="Inspect waivers: the exceptions file and inline annotations.",
+                             no_args_is_help=True)
+app.add_typer(exceptions_app, name="exceptions")
 
 
 class FailOn(StrEnum):
@@ -74,6 +80,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 @app.command()
 def scan(
+    ctx: typer.Context,
     paths: Annotated[
         list[str] | None,
         typer.Argument(help="Manifest files or directories; '-' reads stdin.", show_default=False),
@@ -103,50 +110,229 @@ def scan(
     ] = FailOn.must,
     engine: Annotated[str, typer.Option("--engine", help="Rego engine.")] = "regorus",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stdout.")] = False,
+    opa_url: Annotated[
+        str | None, typer.Option("--opa-url", help="OPA server for --engine opa, "
+                                 "e.g. http://opa:8181.", show_default=False)
+    ] = None,
+    opa_token: Annotated[
+        str | None, typer.Option("--opa-token", envvar="KAIC_OPA_TOKEN", show_default=False,
+                                 help="Bearer token for the OPA server (or KAIC_OPA_TOKEN).")
+    ] = None,
+    opa_keep_policies: Annotated[
+        bool, typer.Option("--opa-keep-policies",
+                           help="Leave kaic's modules (ids kaic/...) on the OPA server.")
+    ] = False,
+    opa_timeout: Annotated[
+        float, typer.Option("--opa-timeout", help="Seconds to wait for each OPA request.")
+    ] = 10.0,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file (default: kaic.yaml, or the "
+                                  "tool.kaic table of pyproject.toml, in the scanned root or "
+                                  "cwd).")
+    ] = None,
+    exceptions: Annotated[
+        Path | None, typer.Option("--exceptions", help="Exceptions file (default: "
+                                  ".kaic-exceptions.yaml in the scanned root or cwd).")
+    ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Fail only on findings not in this "
+                                  "baseline (or previous JSON report / SARIF log).")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option("--write-baseline", help="Write this scan's baseline here.")
+    ] = None,
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Extra policy directory with "
+                                        "custom checks (repeatable).", show_default=False,
+                                        metavar="DIR")
+    ] = None,
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile-file", help="A team profile file (replaces "
+                                  "--profile).")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="helm, kustomize or manifests for every PATH (default: "
+                     "detected per PATH: Chart.yaml or .tgz -> helm, kustomization.yaml -> "
+                     "kustomize).", show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    values: Annotated[
+        list[str] | None,
+        typer.Option("--values", "-f", help="Helm values file (repeatable, later wins).",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    set_values: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Helm value k=v (repeatable).", show_default=False,
+                     rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    set_string: Annotated[
+        list[str] | None,
+        typer.Option("--set-string", help="Helm value k=v kept a string (repeatable).",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    release_name: Annotated[
+        str | None,
+        typer.Option("--release-name", help="Helm release name (default: release-name).",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", help="Helm release namespace (default: default).",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    kube_version: Annotated[
+        str | None,
+        typer.Option("--kube-version", help="Kubernetes version charts see in .Capabilities "
+                     "(e.g. v1.34); also picks --profile cncf when --k8s-version is not given.",
+                     show_default=False, rich_help_panel="Charts and Kustomize"),
+    ] = None,
+    include_tests: Annotated[
+        bool,
+        typer.Option("--include-tests", help="Also scan Helm test templates and test hooks.",
+                     rich_help_panel="Charts and Kustomize"),
+    ] = False,
+    include_notes: Annotated[
+        bool,
+        typer.Option("--include-notes", help="Also read rendered NOTES.txt as YAML.",
+                     rich_help_panel="Charts and Kustomize"),
+    ] = False,
 ) -> None:
-    """Scan manifests and report requirement status; exit 1 when a requirement fails."""
+    """Scan manifests, Helm charts and Kustomize directories and report requirement status;
+    exit 1 when a requirement fails."""
+    from scanner.adoption import build_waivers, gate, hook_factories, open_baseline
     from scanner.report import OutputFormat
+    from scanner.sources.helm import HelmOptions
 
-    if not paths:
-        fail("nothing to scan: give one or more PATHs (or '-' for stdin)")
     try:
-        formats = [OutputFormat(f) for f in (fmt or ["table"])]
+        settings = _settings(ctx, config)
+    except KaicError as exc:
+        fail(str(exc))
+    if not settings.paths:
+        fail("nothing to scan: give one or more PATHs (or '-' for stdin), or `paths:` in kaic.yaml")
+    try:
+        formats = [OutputFormat(f) for f in settings.formats]
     except ValueError:
-        fail(f"unknown --format in {fmt}; choose from "
+        fail(f"unknown --format in {settings.formats}; choose from "
              + ", ".join(f.value for f in OutputFormat))
+    output, output_dir = settings.output, settings.output_dir
     if output is not None and output_dir is not None:
         fail("use either --output or --output-dir, not both")
     if output is not None and len(formats) > 1:
         fail("--output takes one --format; use --output-dir for several")
+    helm = HelmOptions(
+        values_files=tuple(values or ()), set_values=tuple(set_values or ()),
+        set_string_values=tuple(set_string or ()), release_name=release_name,
+        namespace=namespace, kube_version=kube_version, include_tests=include_tests,
+        include_notes=include_notes,
+    )
+    if opa_url is not None and settings.engine != "opa":
+        fail("--opa-url applies to --engine opa only")
     try:
-        report = _run_scan(paths, profile, k8s_version, engine)
+        # Created first, so a bad --engine/--opa-url fails before any input is read.
+        backend = _create_engine(settings.engine, opa_url, opa_token, opa_timeout,
+                                 opa_keep_policies)
+        try:
+            waivers = build_waivers(settings)
+            known = open_baseline(settings.baseline)
+            report = _run_scan(settings.paths, settings.profile,
+                               settings.k8s_version or kube_version,
+                               settings.engine, policy_dirs=settings.policy_dirs,
+                               source=source, helm=helm, backend=backend,
+                               profile_file=settings.profile_file,
+                               hooks=hook_factories(waivers, known))
+        finally:
+            _close_engine(backend)
+        report = waivers.finish(report)
         _emit(report, formats, output, output_dir, quiet)
+        if write_baseline is not None:
+            from scanner.baseline import render_baseline
+
+            write_atomically(write_baseline, render_baseline(report))
     except KaicError as exc:
         fail(str(exc))
-    from scanner.evaluate import failing_requirements
-
-    failing = failing_requirements(report, fail_on.value)
-    if failing and not quiet:
+    for warning in report.warnings:
+        typer.echo(f"kaic: warning: {warning}", err=True)
+    failing = gate(report, settings.fail_on, known)
+    if failing:  # one stderr line, even with --quiet: it explains exit code 1
         ids = ", ".join(r.id for r in failing)
-        typer.echo(f"kaic: {len(failing)} requirement(s) fail at --fail-on {fail_on.value}: {ids}",
-                   err=True)
+        new = " new" if known is not None else ""
+        typer.echo(f"kaic: {len(failing)} requirement(s) fail{new} at --fail-on "
+                   f"{settings.fail_on}: {ids}", err=True)
     raise typer.Exit(EXIT_FAIL if failing else EXIT_OK)
 
 
-def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str):
+# Command-line parameter name -> settings key (see scanner/adoption.py).
+_SETTING_OF = {"paths": "paths", "profile": "profile", "profile_file": "profile_file",
+               "k8s_version": "k8s_version", "fail_on": "fail_on", "fmt": "format",
+               "output": "output", "output_dir": "output_dir", "engine": "engine",
+               "exceptions": "exceptions", "policy_dir": "policy_dirs", "baseline": "baseline"}
+
+
+def _settings(ctx: typer.Context, config: Path | None):
+    """Flags typed by the user > config file > defaults."""
+    from scanner.adoption import resolve_settings
+
+    flags, given = {}, set()
+    for param, key in _SETTING_OF.items():
+        if param not in ctx.params:
+            continue
+        value = ctx.params[param]
+        flags[key] = value.value if isinstance(value, StrEnum) else value
+        # Compared by name: typer vendors its own copy of click's ParameterSource enum.
+        source = ctx.get_parameter_source(param)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            given.add(key)
+    return resolve_settings(flags, given, config)
+
+
+def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str, *,
+              policy_dirs: list[Path] | None = None, profile_file: Path | None = None,
+              hooks: list | None = None, source: str | None = None,
+              helm: HelmOptions | None = None, backend: Any = None):
     from scanner.evaluate import prepare_engine
     from scanner.evaluate import scan as run
     from scanner.policies import load_library
     from scanner.profiles import CNCF_ALIAS, cncf_profile_for, load_profile
     from scanner.sources import load_inventory
 
-    inventory = load_inventory(paths)
-    if profile_name == CNCF_ALIAS:
+    inventory = load_inventory(paths, source=source, helm=helm)
+    if profile_name == CNCF_ALIAS and profile_file is None:
         version = k8s_version or ((inventory.cluster or {}).get("version") or {}).get("gitVersion")
         profile_name = cncf_profile_for(version)
-    profile = load_profile(profile_name)
-    library = load_library()
-    return run(inventory, library, profile, engine=prepare_engine(library, engine))
+    if profile_file is not None and not profile_file.is_file():
+        raise PolicyError(f"{profile_file}: no such profile file")
+    profile = load_profile(str(profile_file) if profile_file is not None else profile_name)
+    library = load_library(policy_dirs)
+    waive = None
+    if hooks:
+        from scanner.adoption import compose
+
+        waive = compose(factory(library, profile) for factory in hooks)
+    return run(inventory, library, profile, engine=prepare_engine(library, engine, backend),
+               waive=waive)
+
+
+def _create_engine(name: str, opa_url: str | None, opa_token: str | None, opa_timeout: float,
+                   opa_keep_policies: bool):
+    """The Rego engine for `--engine`; the opa engine takes the --opa-* options."""
+    from scanner.engine import create_engine
+
+    if name != "opa":
+        return create_engine(name)
+    return create_engine(name, url=opa_url, token=opa_token, timeout=opa_timeout,
+                         keep_policies=opa_keep_policies)
+
+
+def _close_engine(backend) -> None:
+    """Close the engine after the scan (the opa engine removes its uploaded policies, the
+    regopy engine stops its worker); a failed cleanup is a warning: the scan result stands."""
+    from scanner.engine import close_engine
+
+    try:
+        close_engine(backend)
+    except KaicError as exc:
+        typer.echo(f"kaic: warning: {exc}", err=True)
 
 
 def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: bool) -> None:
@@ -166,13 +352,73 @@ def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: 
             typer.echo(render(report, f), nl=False)
 
 
+@exceptions_app.command("audit")
+def exceptions_audit(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="What the exceptions apply to (as for `kaic scan`).",
+                       show_default=False),
+    ] = None,
+    exceptions: Annotated[
+        Path | None, typer.Option("--exceptions", help="Exceptions file (default: "
+                                  ".kaic-exceptions.yaml in the scanned root or cwd).")
+    ] = None,
+    profile: Annotated[str, typer.Option("--profile", "-p", help="Profile to scan with.")] = (
+        "whitepaper-0.9"),
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile-file", help="A team profile file.")
+    ] = None,
+    k8s_version: Annotated[
+        str | None, typer.Option("--k8s-version", help="Kubernetes minor for --profile cncf.")
+    ] = None,
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Extra policy directory "
+                                        "(repeatable).", show_default=False)
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
+) -> None:
+    """List used, unused, expired and invalid exceptions and inline waivers; exit 1 if any
+    needs attention."""
+    from scanner.adoption import hook_factories
+    from scanner.exceptions import WaiverSet, audit, find_exceptions_file, parse_exceptions
+
+    try:
+        settings = _settings(ctx, config)
+        if not settings.paths:
+            fail("nothing to scan: give the PATHs the exceptions apply to")
+        path = settings.exceptions or find_exceptions_file(
+            [Path(p) for p in settings.paths[:1] if p != "-"])
+        # Lenient parse: every invalid entry is listed instead of stopping at the first.
+        waivers = WaiverSet(files=[parse_exceptions(path)] if path is not None else [])
+        report = _run_scan(settings.paths, settings.profile, settings.k8s_version,
+                           settings.engine, policy_dirs=settings.policy_dirs,
+                           profile_file=settings.profile_file,
+                           hooks=hook_factories(waivers, None))
+        waivers.finish(report)
+    except KaicError as exc:
+        fail(str(exc))
+    result = audit(waivers)
+    if path is None:
+        typer.echo("no exceptions file (looked for .kaic-exceptions.yaml in the scanned root "
+                   "and the working directory)")
+    for line in result.lines():
+        typer.echo(line)
+    raise typer.Exit(EXIT_FAIL if result.problems else EXIT_OK)
+
+
 @policies_app.command("list")
-def policies_list() -> None:
+def policies_list(
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Also load this directory of "
+                                        "custom checks (repeatable).", show_default=False)
+    ] = None,
+) -> None:
     """List every check with its id, severity, scope and requirements."""
     from scanner.policies import load_library
 
     try:
-        library = load_library()
+        library = load_library(policy_dir)
     except KaicError as exc:
         fail(str(exc))
     for check in library.checks:
@@ -241,12 +487,17 @@ def validate_product_cmd(
 
 
 @policies_app.command("test")
-def policies_test() -> None:
+def policies_test(
+    policy_dir: Annotated[
+        list[Path] | None, typer.Option("--policy-dir", help="Also test this directory of "
+                                        "custom checks (repeatable).", show_default=False)
+    ] = None,
+) -> None:
     """Run every *_test.rego of the library through the embedded engine."""
     from scanner.policy_tests import run_policy_tests
 
     try:
-        results = run_policy_tests()
+        results = run_policy_tests(policy_dir)
     except KaicError as exc:
         fail(str(exc))
     failed = [r for r in results if not r.passed]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner import __version__
-from scanner.engine import Engine, RegoRuntimeError, create_engine
+from scanner.engine import Engine, RegoRuntimeError, close_engine, create_engine
 from scanner.inventory import Inventory
 from scanner.models import (
     CategoryInfo,
@@ -203,12 +203,17 @@ def scan(
 ) -> ScanReport:
     """The whole evaluation: checks of the profile -> findings -> requirement statuses."""
     started = time.perf_counter()
+    owned = engine is None  # an engine made here is closed here; a caller's, by the caller
     engine = engine or prepare_engine(library)
     relevant = {
         c.id: c for r in profile.requirements for c in profile.checks_for(r, library.checks)
     }
     checks = sorted(relevant.values(), key=lambda c: c.id)
-    outcomes = run_checks(engine, checks, inventory)
+    try:
+        outcomes = run_checks(engine, checks, inventory)
+    finally:
+        if owned:
+            close_engine(engine)
     if waive is not None:
         for outcome in outcomes:
             outcome.findings = waive(outcome.findings, inventory)

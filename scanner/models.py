@@ -76,6 +76,15 @@ class SourceLocation(Frozen):
     approximate: bool = Field(False, description="true when the field itself was not found")
 
 
+class WaiverDetail(Frozen):
+    """Where a waiver came from, for SARIF `suppressions` and the JSON report."""
+
+    kind: str = Field(description="inSource: an annotation on the object; external: a file")
+    source: str = Field(description="FILE:LINE of the exception, or the annotation that waived")
+    owner: str | None = Field(None, description="who accepted the risk")
+    expires: str | None = Field(None, description="last day the waiver applies (YYYY-MM-DD)")
+
+
 class Finding(Frozen):
     """One result of one check: a violation, an advisory, a piece of evidence or an unknown."""
 
@@ -88,6 +97,9 @@ class Finding(Frozen):
     fingerprint: str = Field("", description="stable hash of check, object and field")
     waived: bool = False
     waiver: str | None = Field(None, description="justification of the waiver, when waived")
+    waiver_detail: WaiverDetail | None = Field(None, description="origin of the waiver")
+    baseline_state: str | None = Field(
+        None, description="with --baseline: new, or unchanged when the baseline has it")
 
 
 class CheckError(Frozen):
@@ -111,10 +123,15 @@ class RequirementResult(Frozen):
     notes: list[str] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     active_test: bool = Field(False, description="official proof needs running workloads")
+    waiver: str | None = Field(
+        None, description="justification, when an exception accepts this requirement's missing "
+        "capability (status No without violations)")
+    waiver_detail: WaiverDetail | None = None
 
     def fails(self) -> bool:
-        """Status No, or a violation that is not waived (Partial from unreadable data passes)."""
-        return self.status is Status.no or any(
+        """Status No (unless an exception accepts the missing capability), or a violation that
+        is not waived (Partial from unreadable data passes)."""
+        return (self.status is Status.no and self.waiver is None) or any(
             f.kind is FindingKind.deny and not f.waived for f in self.findings
         )
 
@@ -178,3 +195,7 @@ class ScanReport(Frozen):
     skipped: list[Skipped] = Field(default_factory=list)
     unreadable: list[dict[str, str]] = Field(default_factory=list)
     summary: ScanSummary
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="problems that do not stop the scan: expired exceptions, inline waivers "
+        "without a reason, exceptions that match no known check")

@@ -7,6 +7,7 @@ bad block fails at load time naming the file.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -117,6 +118,12 @@ def default_policy_dir() -> Path:
     beside = Path(__file__).resolve().parent.parent / "policies"
     if (beside / "lib").is_dir():
         return beside
+    # `kaic_policies` is data only (no __init__.py), i.e. a namespace package: its
+    # `resources.files()` is a MultiplexedPath whose str() is a repr, not a path. The spec's
+    # search locations are real directories.
+    spec = importlib.util.find_spec("kaic_policies")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
     return Path(str(resources.files("kaic_policies")))
 
 
@@ -139,7 +146,12 @@ def parse_metadata(text: str, path: Path) -> CheckMetadata | None:
     try:
         raw: Any = yaml.safe_load("\n".join(body))
     except yaml.YAMLError as exc:
-        raise PolicyError(f"{path}:{start + 2}: METADATA is not valid YAML: {exc}") from None
+        # One line, at the offending comment line (the block starts on the line after
+        # `# METADATA`), not PyYAML's multi-line report about "<unicode string>".
+        mark = getattr(exc, "problem_mark", None)
+        line = start + 2 + (mark.line if mark is not None else 0)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PolicyError(f"{path}:{line}: METADATA is not valid YAML: {problem}") from None
     if not isinstance(raw, dict) or "custom" not in raw:
         return None
     try:
@@ -182,7 +194,9 @@ def load_library(extra_dirs: list[Path] | None = None) -> PolicyLibrary:
             package_match = _PACKAGE.search(text)
             if package_match is None:
                 raise PolicyError(f"{path}: no package declaration")
-            key = f"{root.name}/{rel.as_posix()}"
+            # Extra (custom) directories keep the path the user gave, so that a Rego parse
+            # error, which names the module, points at the file they can open.
+            key = f"{root.name}/{rel.as_posix()}" if root == roots[0] else path.as_posix()
             if path.name.endswith("_test.rego"):
                 library.tests[key] = text
                 continue

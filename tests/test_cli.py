@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, invoke
+from tests.conftest import FIXTURES, ROOT, invoke
 
 NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"
 
@@ -56,10 +56,9 @@ def test_fail_on_gates_exit_code(cli, tmp_path: Path) -> None:
 
 
 def test_output_dir_writes_every_format(cli, tmp_path: Path) -> None:
-    (tmp_path / "ns.yaml").write_text(NAMESPACE)
     out = tmp_path / "out"
-    args = ["scan", str(tmp_path / "ns.yaml"), "--output-dir", str(out), "--profile", "cncf",
-            "--k8s-version", "1.35", "--fail-on", "never"]
+    args = ["scan", str(FIXTURES / "examples" / "ai-platform"), "--output-dir", str(out),
+            "--profile", "cncf", "--k8s-version", "1.35", "--fail-on", "never"]
     for fmt in ("sarif", "json", "checklist", "junit", "cncf"):
         args += ["--format", fmt]
     assert invoke(cli, *args).exit_code == 0

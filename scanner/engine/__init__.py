@@ -2,7 +2,8 @@
 
 An engine loads modules once, takes the input document once per scan, and evaluates queries
 that return JSON values. A Rego runtime error in one query raises `RegoRuntimeError`, which the
-evaluator turns into Unknown for that check only.
+evaluator turns into Unknown for that check only. An engine may also define `close()`, which
+its owner calls (through `close_engine`) when the scan is over.
 """
 
 from __future__ import annotations
@@ -38,13 +39,32 @@ class Engine(Protocol):
         ...
 
 
-ENGINE_NAMES = ("regorus",)
+ENGINE_NAMES = ("regorus", "regopy", "opa")
 
 
-def create_engine(name: str = "regorus") -> Engine:
-    """Instantiate an engine backend by name."""
+def create_engine(name: str = "regorus", **options: Any) -> Engine:
+    """Instantiate an engine backend by name; `options` go to the backend (the opa engine
+    takes url, token, timeout, keep_policies)."""
     if name == "regorus":
         from scanner.engine.regorus_engine import RegorusEngine
 
         return RegorusEngine()
+    if name == "regopy":
+        from scanner.engine.regopy_engine import RegopyEngine
+
+        return RegopyEngine()
+    if name == "opa":
+        from scanner.engine.opa_engine import OpaEngine
+
+        if not options.get("url"):
+            raise EngineError("--engine opa needs the server's address: --opa-url URL")
+        return OpaEngine(**options)
     raise EngineError(f"unknown engine {name!r}; available: {', '.join(ENGINE_NAMES)}")
+
+
+def close_engine(engine: object) -> None:
+    """Call the engine's optional `close()` (the opa engine removes its uploaded policies
+    there, the regopy engine stops its worker); engines without one need nothing."""
+    close = getattr(engine, "close", None)
+    if callable(close):
+        close()

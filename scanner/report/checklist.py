@@ -53,6 +53,8 @@ def render_checklist(report: ScanReport) -> str:
         + f". Findings: {s.findings.get('deny', 0)} violations, {s.findings.get('warn', 0)} "
         f"warnings, {s.waived} waived.",
         "",
+        *(["**Warnings:**", "", *(f"- {markdown_cell(w)}" for w in report.warnings), ""]
+          if report.warnings else []),
         "Full: evidence and no violation. Partial: evidence and violations, or evidence with "
         "parts that could not be read. No: violations without evidence, or no evidence at all. "
         "Unknown: the input cannot decide (never counted as No). \"static evidence only\" marks "

@@ -12,7 +12,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from scanner.models import CheckInfo, Finding, FindingKind, ScanReport, Severity, Status
+from scanner.models import (
+    CheckInfo,
+    Finding,
+    FindingKind,
+    ScanReport,
+    Severity,
+    Status,
+    WaiverDetail,
+)
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/kaic-dev/kaic"
@@ -91,7 +99,8 @@ def _result(finding: Finding, rule_index: int, check: CheckInfo, report: ScanRep
     text = finding.message
     approximate = finding.location is not None and finding.location.approximate
     if approximate:
-        text += " (line is approximate: the field is absent, so this is the nearest parent)"
+        text += (" (line is approximate: the field is not written in the source, so this is "
+                 "the nearest enclosing line)")
     result: dict[str, Any] = {
         "ruleId": check.id,
         "ruleIndex": rule_index,
@@ -108,10 +117,25 @@ def _result(finding: Finding, rule_index: int, check: CheckInfo, report: ScanRep
         },
     }
     if finding.waived:
-        result["suppressions"] = [
-            {"kind": "external", "justification": finding.waiver or "waived", "status": "accepted"}
-        ]
+        result["suppressions"] = [_suppression(finding.waiver, finding.waiver_detail)]
+    if finding.baseline_state:
+        # SARIF's own vocabulary for "seen in the baseline run" (§3.27.24).
+        result["baselineState"] = finding.baseline_state
     return result
+
+
+def _suppression(justification: str | None, detail: WaiverDetail | None) -> dict[str, Any]:
+    """SARIF suppression: `inSource` for an annotation on the object, `external` for the
+    exceptions file; who accepted it and until when go in the property bag."""
+    suppression: dict[str, Any] = {
+        "kind": detail.kind if detail is not None else "external",
+        "status": "accepted",
+        "justification": justification or "waived",
+    }
+    if detail is not None:
+        extra = {"source": detail.source, "owner": detail.owner, "expires": detail.expires}
+        suppression["properties"] = {k: v for k, v in extra.items() if v}
+    return suppression
 
 
 def _missing_capability_results(report: ScanReport, index: dict[str, int],
@@ -129,7 +153,7 @@ def _missing_capability_results(report: ScanReport, index: dict[str, int],
         check = info[r.checks[0]]
         text = (f"{r.id} [{r.level.value}] {r.title}: No. No evidence of this capability in "
                 f"the scanned input ({check.title}).")
-        results.append({
+        result: dict[str, Any] = {
             "ruleId": check.id,
             "ruleIndex": index[check.id],
             "level": "error" if r.level.value == "MUST" else "warning",
@@ -138,7 +162,10 @@ def _missing_capability_results(report: ScanReport, index: dict[str, int],
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": root}}}],
             "partialFingerprints": {FINGERPRINT_KEY: f"missing:{report.profile}:{r.id}"},
             "properties": {"requirements": [r.id], "findingKind": "missing"},
-        })
+        }
+        if r.waiver is not None:
+            result["suppressions"] = [_suppression(r.waiver, r.waiver_detail)]
+        results.append(result)
     return results
 
 
@@ -178,6 +205,8 @@ def sarif_document(report: ScanReport) -> dict[str, Any]:
     ] + [
         {"level": "note", "message": {"text": f"skipped {s.uri}: {s.reason}"}}
         for s in report.skipped
+    ] + [
+        {"level": "warning", "message": {"text": warning}} for warning in report.warnings
     ]
     run: dict[str, Any] = {
         "tool": {"driver": {

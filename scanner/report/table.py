@@ -49,6 +49,8 @@ def render_table(report: ScanReport, *, color: bool = False, width: int = 120) -
             if f.location is not None:
                 where = f.location.uri + (f":{f.location.line}" if f.location.line else "")
             mark = " (waived)" if f.waived else ""
+            if f.baseline_state == "unchanged":
+                mark += " (in baseline)"
             console.print(Text(f"  {where}  [{f.check_id}] {strip_control(f.message)}{mark}"))
         if len(violations) > MAX_VIOLATIONS:
             console.print(Text(f"  … {len(violations) - MAX_VIOLATIONS} more (use --format json "
@@ -58,5 +60,6 @@ def render_table(report: ScanReport, *, color: bool = False, width: int = 120) -
         f"\n{s.objects} objects, {s.skipped_documents} skipped documents · "
         + ", ".join(f"{k}: {v}" for k, v in s.requirements.items())
         + f" · {len(report.errors)} check errors"
+        + (f" · {s.waived} waived" if s.waived else "")
     ))
     return buffer.getvalue()
