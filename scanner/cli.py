@@ -109,7 +109,17 @@ def scan(
         FailOn, typer.Option("--fail-on", help="Lowest requirement level that fails the gate.")
     ] = FailOn.must,
     engine: Annotated[str, typer.Option("--engine", help="Rego engine.")] = "regorus",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No table on stdout, no progress or summary on stderr.")] = False,
+    cluster: Annotated[bool, typer.Option(
+        "--cluster", help="Scan the live cluster (kubeconfig or in-cluster config).",
+        rich_help_panel="Live cluster")] = False,
+    kubeconfig: Annotated[str | None, typer.Option(
+        "--kubeconfig", help="Kubeconfig file (default: KUBECONFIG, ~/.kube/config).",
+        rich_help_panel="Live cluster")] = None,
+    context: Annotated[str | None, typer.Option(
+        "--context", help="Kubeconfig context (default: the current one).",
+        rich_help_panel="Live cluster")] = None,
     opa_url: Annotated[
         str | None, typer.Option("--opa-url", help="OPA server for --engine opa, "
                                  "e.g. http://opa:8181.", show_default=False)
@@ -177,8 +187,9 @@ def scan(
                      show_default=False, rich_help_panel="Charts and Kustomize"),
     ] = None,
     namespace: Annotated[
-        str | None,
-        typer.Option("--namespace", help="Helm release namespace (default: default).",
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="Helm release namespace (default: default); "
+                     "with --cluster, only these namespaces (repeatable; default: all).",
                      show_default=False, rich_help_panel="Charts and Kustomize"),
     ] = None,
     kube_version: Annotated[
@@ -198,8 +209,8 @@ def scan(
                      rich_help_panel="Charts and Kustomize"),
     ] = False,
 ) -> None:
-    """Scan manifests, Helm charts and Kustomize directories and report requirement status;
-    exit 1 when a requirement fails."""
+    """Scan manifests, Helm charts, Kustomize directories, a snapshot or the live cluster and
+    report requirement status; exit 1 when a requirement fails."""
     from scanner.adoption import build_waivers, gate, hook_factories, open_baseline
     from scanner.report import OutputFormat
     from scanner.sources.helm import HelmOptions
@@ -208,8 +219,15 @@ def scan(
         settings = _settings(ctx, config)
     except KaicError as exc:
         fail(str(exc))
-    if not settings.paths:
-        fail("nothing to scan: give one or more PATHs (or '-' for stdin), or `paths:` in kaic.yaml")
+    if cluster and paths:
+        fail("use either PATHs or --cluster, not both")
+    if not cluster and (kubeconfig or context):
+        fail("--kubeconfig and --context need --cluster")
+    if not cluster and namespace and len(namespace) > 1:
+        fail("a Helm release has one --namespace; repeat it only with --cluster")
+    if not settings.paths and not cluster:
+        fail("nothing to scan: give one or more PATHs (or '-' for stdin), `paths:` in kaic.yaml, "
+             "or --cluster")
     try:
         formats = [OutputFormat(f) for f in settings.formats]
     except ValueError:
@@ -223,7 +241,8 @@ def scan(
     helm = HelmOptions(
         values_files=tuple(values or ()), set_values=tuple(set_values or ()),
         set_string_values=tuple(set_string or ()), release_name=release_name,
-        namespace=namespace, kube_version=kube_version, include_tests=include_tests,
+        namespace=None if cluster or not namespace else namespace[0],
+        kube_version=kube_version, include_tests=include_tests,
         include_notes=include_notes,
     )
     if opa_url is not None and settings.engine != "opa":
@@ -235,12 +254,13 @@ def scan(
         try:
             waivers = build_waivers(settings)
             known = open_baseline(settings.baseline)
-            report = _run_scan(settings.paths, settings.profile,
+            live = _cluster_options(kubeconfig, context, namespace) if cluster else None
+            report = _run_scan([] if cluster else settings.paths, settings.profile,
                                settings.k8s_version or kube_version,
                                settings.engine, policy_dirs=settings.policy_dirs,
                                source=source, helm=helm, backend=backend,
                                profile_file=settings.profile_file,
-                               hooks=hook_factories(waivers, known))
+                               hooks=hook_factories(waivers, known), live=live, quiet=quiet)
         finally:
             _close_engine(backend)
         report = waivers.finish(report)
@@ -289,21 +309,29 @@ def _settings(ctx: typer.Context, config: Path | None):
 def _run_scan(paths: list[str], profile_name: str, k8s_version: str | None, engine: str, *,
               policy_dirs: list[Path] | None = None, profile_file: Path | None = None,
               hooks: list | None = None, source: str | None = None,
-              helm: HelmOptions | None = None, backend: Any = None):
+              helm: HelmOptions | None = None, backend: Any = None, live=None,
+              quiet: bool = False):
     from scanner.evaluate import prepare_engine
     from scanner.evaluate import scan as run
     from scanner.policies import load_library
     from scanner.profiles import CNCF_ALIAS, cncf_profile_for, load_profile
     from scanner.sources import load_inventory
+    from scanner.sources.cluster import inputs_of
 
-    inventory = load_inventory(paths, source=source, helm=helm)
+    # The library comes first: its checks' inputs say what to read from a cluster, and what an
+    # older snapshot lacks.
+    library = load_library(policy_dirs)
+    if live is not None:
+        inventory = _collect(live, inputs_of(library.checks), quiet, as_inventory=True)
+    else:
+        inventory = load_inventory(paths, source=source, helm=helm,
+                                   needed=inputs_of(library.checks))
     if profile_name == CNCF_ALIAS and profile_file is None:
         version = k8s_version or ((inventory.cluster or {}).get("version") or {}).get("gitVersion")
         profile_name = cncf_profile_for(version)
     if profile_file is not None and not profile_file.is_file():
         raise PolicyError(f"{profile_file}: no such profile file")
     profile = load_profile(str(profile_file) if profile_file is not None else profile_name)
-    library = load_library(policy_dirs)
     waive = None
     if hooks:
         from scanner.adoption import compose
@@ -335,6 +363,26 @@ def _close_engine(backend) -> None:
         typer.echo(f"kaic: warning: {exc}", err=True)
 
 
+def _cluster_options(kubeconfig: str | None, context: str | None,
+                     namespaces: list[str] | None):
+    from scanner.sources.cluster import ClusterOptions, check_namespaces
+
+    return ClusterOptions(kubeconfig=kubeconfig, context=context,
+                          namespaces=check_namespaces(namespaces or []))
+
+
+def _collect(options, inputs, quiet: bool, as_inventory: bool = False):
+    """Read the cluster (progress bar on a terminal, one summary line unless --quiet)."""
+    from scanner.sources.cluster import collect, summary_line, to_inventory
+    from scanner.sources.progress import RichProgress, wants_progress
+
+    collection = collect(inputs, options, progress=RichProgress() if wants_progress(quiet)
+                         else None)
+    if not quiet:
+        typer.echo(summary_line(collection), err=True)
+    return to_inventory(collection, "cluster") if as_inventory else collection
+
+
 def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: bool) -> None:
     from scanner.report import OutputFormat, render
 
@@ -350,6 +398,63 @@ def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: 
                 typer.echo(render(report, f, color=sys.stdout.isatty()), nl=False)
         else:
             typer.echo(render(report, f), nl=False)
+
+
+@app.command()
+def snapshot(
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Snapshot file: FILE.json or FILE.json.gz.", show_default=False)],
+    kubeconfig: Annotated[str | None, typer.Option(
+        "--kubeconfig", help="Kubeconfig file (default: KUBECONFIG, ~/.kube/config).")] = None,
+    context: Annotated[str | None, typer.Option(
+        "--context", help="Kubeconfig context (default: the current one).")] = None,
+    namespace: Annotated[list[str] | None, typer.Option(
+        "--namespace", "-n", help="Only these namespaces (repeatable; default: all).",
+        show_default=False)] = None,
+    policy_dir: Annotated[list[Path] | None, typer.Option(
+        "--policy-dir", help="Also read what these custom checks need (repeatable).",
+        show_default=False, metavar="DIR")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress or summary on stderr.")] = False,
+) -> None:
+    """Save what the checks read from the live cluster, to scan later with `kaic scan FILE`."""
+    from scanner.policies import load_library
+    from scanner.sources.cluster import inputs_of
+    from scanner.sources.snapshot import write_snapshot
+
+    if not output.name.endswith((".json", ".json.gz")):
+        fail(f"{output}: a snapshot file name ends in .json or .json.gz")
+    try:
+        options = _cluster_options(kubeconfig, context, namespace)
+        collection = _collect(options, inputs_of(load_library(policy_dir).checks), quiet)
+        size = write_snapshot(collection, output)
+    except KaicError as exc:
+        fail(str(exc))
+    if not quiet:
+        typer.echo(f"kaic: wrote {output} ({size} bytes)", err=True)
+
+
+@app.command()
+def rbac(
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the ClusterRole here instead of stdout.")] = None,
+    policy_dir: Annotated[list[Path] | None, typer.Option(
+        "--policy-dir", help="Also grant what these custom checks read (repeatable).",
+        show_default=False, metavar="DIR")] = None,
+) -> None:
+    """Print the least-privilege ClusterRole that `kaic scan --cluster` needs."""
+    from scanner.policies import load_library
+    from scanner.rbac import render_rbac
+    from scanner.sources.cluster import inputs_of
+
+    try:
+        text = render_rbac(inputs_of(load_library(policy_dir).checks))
+        if output is not None:
+            write_atomically(output, text)
+        else:
+            typer.echo(text, nl=False)
+    except KaicError as exc:
+        fail(str(exc))
 
 
 @exceptions_app.command("audit")

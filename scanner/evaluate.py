@@ -46,6 +46,7 @@ class CheckOutcome:
     check: Check
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
+    unread: list[str] = field(default_factory=list)  # inputs the collector could not read
 
 
 def prepare_engine(library: PolicyLibrary, engine_name: str = "regorus",
@@ -175,6 +176,11 @@ def judge_requirement(requirement: Requirement, outcomes: list[CheckOutcome]) ->
         if unknown:
             notes.append(f"cannot decide: {_sample(unknown)}")
         notes.extend(f"check {o.check.id} could not be evaluated: {o.error}" for o in errors)
+        unread = list(dict.fromkeys(n for o in outcomes for n in o.unread))
+        if unread:
+            # Unreadable data is never a verdict: neither Full nor No on what was not read.
+            status = {Status.full: Status.partial, Status.no: Status.unknown}.get(status, status)
+            notes.extend(unread)
         if status is Status.no and not deny:
             notes.append("no evidence of this capability in the scanned input")
     if requirement.active_test:
@@ -214,6 +220,12 @@ def scan(
     finally:
         if owned:
             close_engine(engine)
+    if inventory.cluster and inventory.cluster.get("unreadable"):
+        from scanner.unread import unread_notes
+
+        for outcome in outcomes:
+            outcome.unread = unread_notes(outcome.check.metadata.custom.inputs,
+                                          inventory.cluster["unreadable"])
     if waive is not None:
         for outcome in outcomes:
             outcome.findings = waive(outcome.findings, inventory)

@@ -9,6 +9,7 @@
 #                       policy-controller matches): "index.docker.io/library/busybox:latest",
 #                       "ghcr.io/org/app@sha256:..."
 #   docker_normalized(ref)  the Docker/Kyverno form: "docker.io/library/busybox:latest"
+#   name_of(parsed, docker_hub)  either form from one parse() result (parse once, name twice)
 #   has_digest(ref)     pinned by a sha256 digest (`@sha256:` + 64 hex characters)
 #   sigstore_glob_matches(glob, ref)   policy.sigstore.dev ClusterImagePolicy images[].glob
 #   sigstore_glob_regex(glob)          the same glob as an anchored regular expression
@@ -75,15 +76,15 @@ _repository(parts, registry) := concat("/", array.slice(parts, 1, count(parts)))
 	count(parts) == 1
 } else := concat("/", parts)
 
-normalized(ref) := sprintf("%s/%s%s", [p.registry, p.repository, _suffix(p)]) if {
-	p := parse(ref)
-}
+normalized(ref) := name_of(parse(ref), default_registry)
 
-docker_normalized(ref) := sprintf("%s/%s%s", [_docker_registry(p.registry), p.repository, _suffix(p)]) if {
-	p := parse(ref)
-}
+docker_normalized(ref) := name_of(parse(ref), "docker.io")
 
-_docker_registry(registry) := "docker.io" if registry == default_registry else := registry
+# name_of(parsed, docker_hub): the full name of a parse() result, spelling Docker Hub as
+# docker_hub ("index.docker.io" for go-containerregistry, "docker.io" for Docker/Kyverno).
+name_of(parsed, docker_hub) := sprintf("%s/%s%s", [_hub(parsed.registry, docker_hub), parsed.repository, _suffix(parsed)])
+
+_hub(registry, docker_hub) := docker_hub if registry == default_registry else := registry
 
 # The tag is dropped for digest references, as go-containerregistry does; a reference
 # with neither is ":latest".

@@ -16,7 +16,16 @@ package kaic.lib.k8s
 # Robustness rule for this library: regorus raises a runtime error (where OPA would be
 # undefined) for `some x in <non-collection>` and for builtins called with the wrong
 # type, so every value that comes from a manifest is type-checked (is_object, is_array,
-# is_string) before it is iterated or passed to a builtin.
+# is_string) before it is iterated or passed to a builtin. Reading a field of a value of
+# the wrong type (`x.spec.template` when spec is 5) is merely undefined, in both engines.
+#
+# Performance idioms (regorus evaluates a rule once per query, but not a function call,
+# and each user function call costs microseconds):
+#   - group objects in one pass with an index of positions and a partial object, as
+#     by_kind does; a comprehension per key (`{k: [o | ...; key(o) == k] | some k ...}`)
+#     is O(objects x keys);
+#   - compute per-object facts once in a rule (see workloads.classified) rather than
+#     calling the same function from several rules.
 
 import rego.v1
 
@@ -24,15 +33,45 @@ import rego.v1
 # Objects
 # ---------------------------------------------------------------------------
 
-# objects: array of every Kubernetes object in the input (any shape), in input order.
-# Documents that are not objects or have no string `kind` are skipped.
-objects := [obj |
+# objects: array of every Kubernetes object in the input (any shape), in input order
+# (the items of `List` documents come after the other documents). Documents that are
+# not objects or have no string `kind` are skipped.
+objects := _documents if {
+	# Fast path (kaic's own input): every document is already a plain object, so the
+	# input array is used as is, without building a copy.
+	every doc in _documents {
+		is_string(doc.kind)
+		doc.kind != ""
+		not endswith(doc.kind, "List")
+	}
+} else := array.concat(
+	_plain_objects,
+	[obj |
+		some doc in _list_kinded
+		some obj in _list_items(doc)
+		is_string(obj.kind)
+		obj.kind != ""
+	],
+)
+
+_plain_objects := [doc |
 	some doc in _documents
-	some obj in _expand_list(doc)
-	is_object(obj)
-	is_string(obj.kind)
-	obj.kind != ""
+	is_string(doc.kind)
+	doc.kind != ""
+	not endswith(doc.kind, "List")
 ]
+
+# Documents whose kind ends in "List" (rare: kept apart so that the common path above
+# makes no function call, which is costly in regorus).
+_list_kinded := [doc |
+	some doc in _documents
+	is_string(doc.kind)
+	endswith(doc.kind, "List")
+]
+
+# A `List` document (v1 List, DeploymentList, ...) stands for its items; a kind that
+# merely ends in "List" but has no items array is an object like any other.
+_list_items(doc) := doc.items if is_array(doc.items) else := [doc]
 
 # by_kind[kind]: array of the objects of that kind. Built once per evaluation from an
 # index of positions (sets of numbers hash far faster in regorus than sets of objects).
@@ -85,14 +124,6 @@ _is_combine_entry(entry) if {
 	is_string(entry.path)
 }
 
-# A `List` document (v1 List, DeploymentList, ...) stands for its items.
-_expand_list(doc) := doc.items if {
-	is_object(doc)
-	is_string(doc.kind)
-	endswith(doc.kind, "List")
-	is_array(doc.items)
-} else := [doc]
-
 # ---------------------------------------------------------------------------
 # Safe accessors
 # ---------------------------------------------------------------------------
@@ -112,62 +143,105 @@ as_string(x) := x if {
 	is_string(x)
 } else := ""
 
-# get(x, path, default): object.get that also tolerates a non-object x.
-get(x, path, default_value) := object.get(x, path, default_value) if {
+# get(x, at, default): object.get (at: a key or an array of keys) that also tolerates a
+# non-object x.
+get(x, at, default_value) := object.get(x, at, default_value) if {
 	is_object(x)
 } else := default_value
 
 # array_at(x, path) / object_at(x, path) / string_at(x, path): the value at path (a key
 # or an array of keys) when it has that type, else [] / {} / "". Use these rather than
 # as_array(x.a.b): a function called with an undefined argument is itself undefined.
-array_at(x, at) := as_array(get(x, at, []))
+array_at(x, at) := v if {
+	is_object(x)
+	v := object.get(x, at, [])
+	is_array(v)
+} else := []
 
-object_at(x, at) := as_object(get(x, at, {}))
+object_at(x, at) := v if {
+	is_object(x)
+	v := object.get(x, at, {})
+	is_object(v)
+} else := {}
 
-string_at(x, at) := as_string(get(x, at, ""))
+string_at(x, at) := v if {
+	is_object(x)
+	v := object.get(x, at, "")
+	is_string(v)
+} else := ""
+
+# The accessors below are called for every object, so they read fields directly (a
+# field of a non-object is simply undefined, never an error) instead of composing the
+# helpers above: each user function call costs microseconds in regorus.
 
 # metadata(obj): obj.metadata as an object ({} when missing or of a wrong type).
-metadata(obj) := as_object(get(obj, "metadata", {}))
+metadata(obj) := m if {
+	m := obj.metadata
+	is_object(m)
+} else := {}
 
 # name(obj): metadata.name, or "" when missing.
-name(obj) := as_string(get(metadata(obj), "name", ""))
+name(obj) := n if {
+	n := obj.metadata.name
+	is_string(n)
+} else := ""
 
 # raw_namespace(obj): metadata.namespace exactly as written, or "" when absent.
-raw_namespace(obj) := as_string(get(metadata(obj), "namespace", ""))
+raw_namespace(obj) := ns if {
+	ns := obj.metadata.namespace
+	is_string(ns)
+} else := ""
 
 # namespace(obj): metadata.namespace, or "default" when absent: the namespace a
 # manifest without one lands in, used to group objects that act on each other.
 namespace(obj) := ns if {
-	ns := raw_namespace(obj)
+	ns := obj.metadata.namespace
+	is_string(ns)
 	ns != ""
 } else := "default"
 
 # api_version(obj): apiVersion, or "" when missing.
-api_version(obj) := as_string(get(obj, "apiVersion", ""))
+api_version(obj) := v if {
+	v := obj.apiVersion
+	is_string(v)
+} else := ""
 
 # group(obj): API group of the object ("" for the core group, "apps" for apps/v1).
-group(obj) := api_group(api_version(obj))
+group(obj) := substring(v, 0, i) if {
+	v := obj.apiVersion
+	is_string(v)
+	i := indexof(v, "/")
+	i >= 0
+} else := ""
 
-# api_group(api_version): the group part of an apiVersion string.
-api_group(api_version) := substring(api_version, 0, i) if {
-	is_string(api_version)
-	i := indexof(api_version, "/")
+# api_group(version_string): the group part of an apiVersion string.
+api_group(version_string) := substring(version_string, 0, i) if {
+	is_string(version_string)
+	i := indexof(version_string, "/")
 	i >= 0
 } else := ""
 
 # labels(obj) / annotations(obj): the maps, {} when missing or malformed.
-labels(obj) := as_object(get(metadata(obj), "labels", {}))
+labels(obj) := l if {
+	l := obj.metadata.labels
+	is_object(l)
+} else := {}
 
-annotations(obj) := as_object(get(metadata(obj), "annotations", {}))
+annotations(obj) := a if {
+	a := obj.metadata.annotations
+	is_object(a)
+} else := {}
 
 # label(obj, key) / annotation(obj, key): the string value; undefined when absent.
 label(obj, key) := v if {
-	v := labels(obj)[key]
+	is_object(obj.metadata.labels)
+	v := obj.metadata.labels[key]
 	is_string(v)
 }
 
 annotation(obj, key) := v if {
-	v := annotations(obj)[key]
+	is_object(obj.metadata.annotations)
+	v := obj.metadata.annotations[key]
 	is_string(v)
 }
 
@@ -196,13 +270,13 @@ display_name(obj) := n if {
 	n != ""
 } else := "<unnamed>"
 
-# crd_ref(group, plural): reference to the CustomResourceDefinition of group/plural, for
+# crd_ref(group_name, plural): reference to the CustomResourceDefinition of group/plural, for
 # findings about an API rather than an object.
-crd_ref(group, plural) := {
+crd_ref(group_name, plural) := {
 	"apiVersion": "apiextensions.k8s.io/v1",
 	"kind": "CustomResourceDefinition",
 	"namespace": "",
-	"name": sprintf("%s.%s", [plural, group]),
+	"name": sprintf("%s.%s", [plural, group_name]),
 }
 
 # path(base, key): dotted field path used in findings, e.g. path("spec", "template").
@@ -220,7 +294,7 @@ index_path(base, key, i) := sprintf("%s[%d]", [path(base, key), i])
 # selector_matches(selector, labels): metav1.LabelSelector semantics. An empty or
 # absent selector ({} or null) selects everything; matchLabels and matchExpressions
 # (In, NotIn, Exists, DoesNotExist) must all hold. A malformed selector selects nothing.
-selector_matches(selector, pod_labels) if {
+selector_matches(selector, _) if {
 	selector == null
 }
 
@@ -314,20 +388,25 @@ namespace_labels(ns) := object.union(declared, {"kubernetes.io/metadata.name": n
 # controller_in_input(obj): obj is managed by a controller object that is itself in the
 # input (a Pod of a ReplicaSet of a Deployment in a cluster snapshot). Checks report the
 # top-level object only, so findings are not repeated for every generated child.
+# Owners are matched by uid (always set on live objects).
 controller_in_input(obj) if {
-	some owner in array_at(metadata(obj), "ownerReferences")
+	refs := obj.metadata.ownerReferences
+	is_array(refs)
+	some owner in refs
 	owner.controller == true
-	_owner_present(obj, owner)
-}
-
-_owner_present(obj, owner) if {
-	is_string(owner.uid)
 	owner.uid in _uids
 }
 
-_owner_present(obj, owner) if {
+# Hand-written manifests may omit the uid: match kind, name and namespace instead.
+controller_in_input(obj) if {
+	refs := obj.metadata.ownerReferences
+	is_array(refs)
+	some owner in refs
+	owner.controller == true
+	not is_string(owner.uid)
+	is_string(owner.kind)
 	some candidate in objects_of_kind(owner.kind)
-	name(candidate) == owner.name
+	candidate.metadata.name == owner.name
 	raw_namespace(candidate) in {raw_namespace(obj), ""}
 }
 
@@ -371,24 +450,24 @@ unreadable_resources := as_array(object.get(cluster, "unreadable", []))
 
 # cluster_has_resource(group, resource): the API server serves group/resource
 # (any version) according to cluster.api_resources.
-cluster_has_resource(group, resource) if {
+cluster_has_resource(group_name, resource) if {
 	some r in api_resources
-	r.group == group
+	r.group == group_name
 	r.resource == resource
 }
 
 # unreadable(group, resource): the collector could not read group/resource.
-unreadable(group, resource) if {
+unreadable(group_name, resource) if {
 	some r in unreadable_resources
-	r.group == group
+	r.group == group_name
 	r.resource == resource
 }
 
 # unreadable_reason(group, resource): why it could not be read ("forbidden", ...).
-unreadable_reason(group, resource) := reasons[0] if {
+unreadable_reason(group_name, resource) := reasons[0] if {
 	reasons := [_reason_text(r) |
 		some r in unreadable_resources
-		r.group == group
+		r.group == group_name
 		r.resource == resource
 	]
 	count(reasons) > 0
@@ -402,15 +481,15 @@ _reason_text(r) := r.reason if {
 # observed(group, resource): the input holds every object of group/resource, so their
 # absence is a fact: a live or snapshot scan whose collector could read the resource.
 # In manifests mode nothing is observed: objects may exist in the cluster all the same.
-observed(group, resource) if {
+observed(group_name, resource) if {
 	is_live
-	not unreadable(group, resource)
+	not unreadable(group_name, resource)
 }
 
 # resource_name(group, resource): "runtimeclasses.node.k8s.io", "namespaces" (core).
-resource_name(group, resource) := resource if {
-	group == ""
-} else := sprintf("%s.%s", [resource, group])
+resource_name(group_name, resource) := resource if {
+	group_name == ""
+} else := sprintf("%s.%s", [resource, group_name])
 
 # unreadable_unknowns(needed): {"msg"} items for each [group, resource] pair of `needed`
 # that the collector could not read. Every check returns these in its `unknown` rule so
@@ -426,12 +505,12 @@ unreadable_unknowns(needed) := {{"msg": msg} |
 
 # crd_defined(group, plural): the API group/resource exists: a CustomResourceDefinition
 # for it is in the input, or the cluster serves it (any version).
-crd_defined(group, plural) if {
+crd_defined(group_name, plural) if {
 	some crd in objects_of_kind("CustomResourceDefinition")
-	crd.spec.group == group
+	crd.spec.group == group_name
 	crd.spec.names.plural == plural
 }
 
-crd_defined(group, plural) if {
-	cluster_has_resource(group, plural)
+crd_defined(group_name, plural) if {
+	cluster_has_resource(group_name, plural)
 }

@@ -157,6 +157,13 @@ test_controller_in_input if {
 	not k8s.controller_in_input(rs) with input as testing.manifests([rs, pod, orphan])
 }
 
+test_controller_in_input_without_uid if {
+	job := {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train", "namespace": "a"}}
+	pod := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "train-x", "namespace": "a", "ownerReferences": [{"kind": "Job", "name": "train", "controller": true}]}}
+	k8s.controller_in_input(pod) with input as testing.manifests([job, pod])
+	not k8s.controller_in_input(pod) with input as testing.manifests([pod])
+}
+
 # --- cluster facts --------------------------------------------------------------
 
 test_modes if {

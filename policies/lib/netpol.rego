@@ -34,8 +34,13 @@ network_policies := [np |
 	k8s.group(np) == "networking.k8s.io"
 ]
 
-_np_by_namespace[ns] := [np | some np in network_policies; k8s.namespace(np) == ns] if {
-	some ns in {k8s.namespace(np) | some np in network_policies}
+_np_namespace_index[ns] contains i if {
+	some i, np in network_policies
+	ns := k8s.namespace(np)
+}
+
+_np_by_namespace[ns] := [network_policies[i] | some i in ids] if {
+	some ns, ids in _np_namespace_index
 }
 
 # The API server defaults policyTypes to ["Ingress"], plus "Egress" when the policy
@@ -62,8 +67,9 @@ np_selects(np, pod_labels) if k8s.selector_matches(_pod_selector(np), pod_labels
 
 # An egress rule with neither `to` nor `ports` allows every destination on every port.
 open_egress_rules(np) := [sprintf("spec.egress[%d]", [i]) |
-	some i, rule in k8s.array_at(np, ["spec", "egress"])
-	_open_rule(rule)
+	rules := k8s.array_at(np, ["spec", "egress"])
+	some i
+	_open_rule(rules[i])
 ]
 
 _open_rule(rule) if {

@@ -12,10 +12,10 @@
 #                       labels: the labels the running pods will carry (template labels
 #                       plus the labels the owning controller is known to add).
 #   containers(obj)     [{"container", "path", "pod_path", "type", "name"}]
-#   containers_of(obj, specs)   the same, reusing specs = pod_specs(obj)
 #                       type: initContainers | containers | ephemeralContainers | model
 #                       ("model" = KServe model/framework specs and the TrainJob trainer,
 #                       which are containers in all but name).
+#   containers_of(obj, specs)   containers(obj), reusing specs = pod_specs(obj)
 #   images(obj)         [{"image", "path", "container_path", "name"}]
 #                       path: the field holding the image reference (`...image`, or a
 #                       KServe `storageUri` / LLMInferenceService `model.uri` with oci://).
@@ -61,41 +61,39 @@ workload_kinds := {
 # pod_specs
 # ---------------------------------------------------------------------------
 
-pod_specs(obj) := [entry |
-	some t in _templates(obj)
-	is_object(t.spec)
-	template_labels := k8s.as_object(object.get(t.metadata, "labels", {}))
-	entry := {
-		"spec": t.spec,
-		"path": t.path,
-		"metadata": t.metadata,
-		"metadata_path": t.metadata_path,
-		"labels": object.union(template_labels, t.injected),
-	}
-]
+pod_specs(obj) := [t | some t in _templates(obj)]
 
-# The generic entry for a PodTemplateSpec-shaped value ({metadata, spec}) at `at`.
+# The entry for a PodTemplateSpec-shaped value ({metadata, spec}) at `at`; `injected`
+# are the labels the owning controller adds to the pods.
 _template(tpl, at, injected) := {
 	"spec": tpl.spec,
-	"path": k8s.path(at, "spec"),
-	"metadata": k8s.as_object(object.get(tpl, "metadata", {})),
-	"metadata_path": k8s.path(at, "metadata"),
-	"injected": injected,
+	"path": concat(".", [at, "spec"]),
+	"metadata": meta,
+	"metadata_path": concat(".", [at, "metadata"]),
+	"labels": object.union(_labels_in(meta), injected),
 } if {
-	is_object(tpl)
 	is_object(tpl.spec)
+	meta := _object_or_empty(object.get(tpl, "metadata", {}))
 }
 
-# A bare PodSpec at `at`, whose pods take their labels from `meta` at `meta_path`.
+# The entry for a bare PodSpec at `at`, whose pods take their labels from `meta`, a
+# metadata-like object whose place in the manifest is `meta_path`.
 _bare(spec, at, meta, meta_path, injected) := {
 	"spec": spec,
 	"path": at,
-	"metadata": k8s.as_object(meta),
+	"metadata": meta,
 	"metadata_path": meta_path,
-	"injected": injected,
+	"labels": object.union(_labels_in(meta), injected),
 } if {
 	is_object(spec)
 }
+
+_object_or_empty(x) := x if is_object(x) else := {}
+
+_labels_in(meta) := l if {
+	l := meta.labels
+	is_object(l)
+} else := {}
 
 # Each kind below has its own definition; kinds are disjoint, so exactly one applies.
 
@@ -123,7 +121,9 @@ _templates(obj) := array.concat(plain, tasks) if {
 	injected := _named(obj, {"job-name": k8s.name(obj), "batch.kubernetes.io/job-name": k8s.name(obj)})
 	plain := [t | t := _template(obj.spec.template, "spec.template", injected)]
 	tasks := [t |
-		some i, task in k8s.array_at(obj, ["spec", "tasks"])
+		tasks := k8s.array_at(obj, ["spec", "tasks"])
+		some i
+		task := tasks[i]
 		t := _template(task.template, sprintf("%s.template", [k8s.index_path("spec", "tasks", i)]), {})
 	]
 }
@@ -153,9 +153,13 @@ _templates(obj) := [t |
 }
 
 _templates(obj) := [t |
-	some key, specs in k8s.object_at(obj, "spec")
+	spec := k8s.object_at(obj, "spec")
+	some key
+	specs_of_type := spec[key]
 	endswith(key, "ReplicaSpecs")
-	some role, replica in k8s.as_object(specs)
+	replica_specs := k8s.as_object(specs_of_type)
+	some role
+	replica := replica_specs[role]
 	t := _template(
 		replica.template,
 		sprintf("spec.%s.%s.template", [key, role]),
@@ -229,7 +233,9 @@ _named(obj, injected) := injected if k8s.name(obj) != "" else := {}
 
 # JobSet-shaped spec: replicatedJobs[i].template (a JobTemplateSpec) .spec.template.
 _jobset_templates(spec, at, jobset_name) := [t |
-	some i, rj in k8s.array_at(spec, "replicatedJobs")
+	replicated_jobs := k8s.array_at(spec, "replicatedJobs")
+	some i
+	rj := replicated_jobs[i]
 	base := k8s.index_path(at, "replicatedJobs", i)
 	t := _template(
 		rj.template.spec.template,
@@ -255,7 +261,9 @@ _ray_templates(spec, at, cluster_name) := array.concat(head, workers) if {
 		)
 	]
 	workers := [t |
-		some i, group in k8s.array_at(spec, "workerGroupSpecs")
+		groups := k8s.array_at(spec, "workerGroupSpecs")
+		some i
+		group := groups[i]
 		t := _template(
 			group.template, sprintf("%s.template", [k8s.index_path(at, "workerGroupSpecs", i)]),
 			_ray_labels(cluster_name, "worker", k8s.get(group, "groupName", null)),
@@ -284,7 +292,9 @@ containers_of(obj, specs) := array.concat(regular, _model_containers(obj)) if {
 	regular := [entry |
 		some p in specs
 		some field in _container_fields
-		some i, c in k8s.as_array(object.get(p.spec, field, []))
+		field_containers := k8s.array_at(p.spec, field)
+		some i
+		c := field_containers[i]
 		is_object(c)
 		entry := {
 			"container": c,

@@ -18,6 +18,7 @@ test_pod_spec_paths_per_kind if {
 		[{"kind": "Pod", "spec": _pod_spec}, ["spec"]],
 		[{"kind": "PodTemplate", "template": _template}, ["template.spec"]],
 		[{"kind": "Deployment", "spec": {"template": _template}}, ["spec.template.spec"]],
+		[{"kind": "Deployment", "spec": {"template": {"spec": _pod_spec}}}, ["spec.template.spec"]],
 		[{"kind": "StatefulSet", "spec": {"template": _template}}, ["spec.template.spec"]],
 		[{"kind": "DaemonSet", "spec": {"template": _template}}, ["spec.template.spec"]],
 		[{"kind": "ReplicaSet", "spec": {"template": _template}}, ["spec.template.spec"]],

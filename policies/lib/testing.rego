@@ -25,7 +25,7 @@ manifests(objs) := {"mode": "manifests", "cluster": null, "objects": objs}
 
 combined(objs) := [{"path": "bundle.yaml", "contents": objs}]
 
-combined_files(objs) := [{"path": sprintf("file-%d.yaml", [i]), "contents": obj} | some i, obj in objs]
+combined_files(objs) := [{"path": sprintf("file-%d.yaml", [i]), "contents": objs[i]} | some i; objs[i]]
 
 cluster(objs, resources, unreadable) := {
 	"mode": "cluster",
@@ -40,7 +40,8 @@ cluster(objs, resources, unreadable) := {
 results(pkg) := {rule: object.get(pkg, rule, set()) | some rule in ["deny", "evidence", "warn", "unknown"]}
 
 count_mismatches(name, got, want) := {msg |
-	some rule, n in want
+	some rule
+	n := want[rule]
 	count(got[rule]) != n
 	msg := sprintf("%s: %d %s, want %d: %v", [name, count(got[rule]), rule, n, got[rule]])
 }

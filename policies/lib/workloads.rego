@@ -146,27 +146,47 @@ accelerator_resource(name) if {
 
 requests_accelerators(obj) if _requests_accelerators(obj, pods.pod_specs(obj))
 
-# Extended resources in requests or limits, or DRA claims on a container.
-_requests_accelerators(obj, specs) if {
-	some c in pods.containers_of(obj, specs)
-	resources := k8s.as_object(object.get(c.container, "resources", {}))
-	_resources_request_accelerators(resources)
+# Extended resources in requests or limits, or DRA claims on a container. Containers
+# are read straight from the pod specs (classification runs for every candidate, and
+# building full container entries with paths would cost more than the check itself).
+_requests_accelerators(_, specs) if {
+	some p in specs
+	some field in ["containers", "initContainers"]
+	containers := p.spec[field]
+	is_array(containers)
+	some c in containers
+	_resources_request_accelerators(c.resources)
+}
+
+# Containers outside pod specs (KServe model specs, the TrainJob trainer): with no
+# specs, containers_of returns exactly those.
+_requests_accelerators(obj, _) if {
+	some c in pods.containers_of(obj, [])
+	_resources_request_accelerators(c.container.resources)
 }
 
 # DRA claims on the pod.
 _requests_accelerators(_, specs) if {
 	some p in specs
-	count(k8s.as_array(object.get(p.spec, "resourceClaims", []))) > 0
+	claims := p.spec.resourceClaims
+	is_array(claims)
+	count(claims) > 0
 }
 
 _resources_request_accelerators(resources) if {
+	is_object(resources)
 	some section in ["requests", "limits"]
-	some name, _ in k8s.as_object(object.get(resources, section, {}))
+	amounts := resources[section]
+	is_object(amounts)
+	some name, _ in amounts
 	accelerator_resource(name)
 }
 
 _resources_request_accelerators(resources) if {
-	count(k8s.as_array(object.get(resources, "claims", []))) > 0
+	is_object(resources)
+	claims := resources.claims
+	is_array(claims)
+	count(claims) > 0
 }
 
 # Cluster-scoped blueprints describe pods that run in the namespace of whatever uses them.
@@ -214,6 +234,6 @@ unresolved_claim_unknowns(what) := {{"msg": msg} |
 	)
 }
 
-_template_label(claim) := sprintf("%q", [sandbox_template_name(claim)]) if {
+_template_label(claim) := sandbox_template_name(claim) if {
 	sandbox_template_name(claim)
 } else := "referenced through its warm pool"

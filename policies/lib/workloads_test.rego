@@ -82,5 +82,5 @@ test_sandbox_claim_resolution if {
 	got_direct == tpl
 	not workloads.sandbox_template(dangling) with input as inp
 	unknowns := workloads.unresolved_claim_unknowns("its runtime") with input as inp
-	unknowns == {{"msg": "SandboxClaim a/c3: its SandboxTemplate (\"missing\") is not in the input, so its runtime cannot be checked"}}
+	unknowns == {{"msg": "SandboxClaim a/c3: its SandboxTemplate (missing) is not in the input, so its runtime cannot be checked"}}
 }

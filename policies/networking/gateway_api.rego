@@ -114,7 +114,7 @@ evidence contains {"msg": msg, "ref": k8s.crd_ref(_gateway_group, plural)} if {
 
 evidence contains {"msg": msg, "ref": k8s.ref(gc)} if {
 	some gc in _gateway_classes
-	msg := sprintf("%s is implemented by controller %q%s", [
+	msg := sprintf("%s is implemented by controller %s%s", [
 		k8s.describe(gc),
 		k8s.string_at(gc, ["spec", "controllerName"]),
 		_accepted_note(gc),
@@ -123,7 +123,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(gc)} if {
 
 evidence contains {"msg": msg, "ref": k8s.ref(gw)} if {
 	some gw in _gateways
-	msg := sprintf("%s (GatewayClass %q) has %d listener(s)", [
+	msg := sprintf("%s (GatewayClass %s) has %d listener(s)", [
 		k8s.describe(gw),
 		k8s.string_at(gw, ["spec", "gatewayClassName"]),
 		count(k8s.array_at(gw, ["spec", "listeners"])),
@@ -178,8 +178,15 @@ _exposures := [{
 	routes := _routes_to(services, label_sets)
 ]
 
-_services_by_namespace[ns] := [svc | some svc in k8s.objects_of_kind("Service"); k8s.namespace(svc) == ns; k8s.group(svc) == ""] if {
-	some ns in {k8s.namespace(svc) | some svc in k8s.objects_of_kind("Service")}
+_services := [svc | some svc in k8s.objects_of_kind("Service"); k8s.group(svc) == ""]
+
+_service_namespace_index[ns] contains i if {
+	some i, svc in _services
+	ns := k8s.namespace(svc)
+}
+
+_services_by_namespace[ns] := [_services[i] | some i in ids] if {
+	some ns, ids in _service_namespace_index
 }
 
 # Routes reaching the workload: through one of its Services, or through an InferencePool
@@ -267,7 +274,7 @@ deny contains {"msg": msg, "ref": k8s.ref(b.ingress), "field": b.field} if {
 	count(e.routes) == 0
 	some b in _ingresses_for(e)
 	msg := sprintf(
-		"%s exposes inference workload %s through Service %q, and no HTTPRoute or GRPCRoute routes to it; replace the Ingress with a Gateway API route",
+		"%s exposes inference workload %s through Service %s, and no HTTPRoute or GRPCRoute routes to it; replace the Ingress with a Gateway API route",
 		[k8s.describe(b.ingress), k8s.describe(e.workload), b.service],
 	)
 }

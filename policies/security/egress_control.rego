@@ -123,7 +123,9 @@ _sandbox_policy(w) := {"kind": "custom", "open_rules": open_rules} if {
 	_sandbox_policy_managed(w)
 	is_object(w.spec.networkPolicy)
 	open_rules := [sprintf("spec.networkPolicy.egress[%d]", [i]) |
-		some i, rule in k8s.array_at(w, ["spec", "networkPolicy", "egress"])
+		rules := k8s.array_at(w, ["spec", "networkPolicy", "egress"])
+		some i
+		rule := rules[i]
 		is_object(rule)
 		count(k8s.array_at(rule, "to")) == 0
 		count(k8s.array_at(rule, "ports")) == 0

@@ -182,9 +182,10 @@ _images := [entry |
 	w.kind != "SandboxClaim"
 	ns := k8s.namespace(w)
 	some i in pods.images(w)
+	ref := images.parse(i.image)
 	names := {
-		"sigstore": images.normalized(i.image),
-		"kyverno": {i.image, images.docker_normalized(i.image)},
+		"sigstore": images.name_of(ref, images.default_registry),
+		"kyverno": {i.image, images.name_of(ref, "docker.io")},
 	}
 	entry := {
 		"workload": w,
@@ -232,7 +233,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(v.policy)} if {
 	count(v.patterns) > 0
 	msg := sprintf(
 		"%s verifies signatures of images matching %s (%s)",
-		[k8s.describe(v.policy), concat(", ", [sprintf("%q", [p]) | some p in v.patterns]), _mode(v)],
+		[k8s.describe(v.policy), concat(", ", v.patterns), _mode(v)],
 	)
 }
 
@@ -259,7 +260,7 @@ deny contains {"msg": msg, "ref": k8s.ref(x.workload), "field": x.image.path} if
 	some x in _images
 	not images.has_digest(x.image.image)
 	msg := sprintf(
-		"%s: image %q (%s) is not pinned by digest; a tag can later point at different, unverified content; reference it as <image>@sha256:<digest>",
+		"%s: image %s (%s) is not pinned by digest; a tag can later point at different, unverified content; reference it as <image>@sha256:<digest>",
 		[k8s.describe(x.workload), x.image.image, x.image.name],
 	)
 }
@@ -269,7 +270,7 @@ deny contains {"msg": msg, "ref": k8s.ref(x.workload), "field": x.image.path} if
 	some x in _images
 	count(x.verifiers) == 0
 	msg := sprintf(
-		"%s: image %q (%s) is not covered by any signature-verification policy (sigstore ClusterImagePolicy or Kyverno verifyImages)%s",
+		"%s: image %s (%s) is not covered by any signature-verification policy (sigstore ClusterImagePolicy or Kyverno verifyImages)%s",
 		[k8s.describe(x.workload), x.image.image, x.image.name, _namespace_hint(x.namespace)],
 	)
 }
@@ -292,7 +293,7 @@ warn contains {"msg": msg, "ref": k8s.ref(x.workload), "field": x.image.path} if
 		not _enforced_in(v, x.namespace)
 	}
 	msg := sprintf(
-		"%s: image %q is covered only by %s, which do not enforce in namespace %s (audit/warn mode, or namespace not opted in); unsigned images are still admitted",
+		"%s: image %s is covered only by %s, which do not enforce in namespace %s (audit/warn mode, or namespace not opted in); unsigned images are still admitted",
 		[k8s.describe(x.workload), x.image.image, _verifier_names(x.verifiers), x.namespace],
 	)
 }
@@ -311,8 +312,11 @@ _enforced_in(v, ns) if {
 	not _namespace_not_opted_in(ns)
 }
 
-_namespace_not_opted_in(ns) if {
-	ns_obj := k8s.namespace_object(ns)
+_namespace_not_opted_in(ns) if ns in _namespaces_not_opted_in
+
+# Namespace objects in the input without the opt-in label (computed once).
+_namespaces_not_opted_in contains k8s.name(ns_obj) if {
+	some ns_obj in k8s.objects_of_kind("Namespace")
 	not k8s.label(ns_obj, _sigstore_include_label) == "true"
 }
 

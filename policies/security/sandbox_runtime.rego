@@ -72,7 +72,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(rc)} if {
 	some rc in k8s.objects_of_kind("RuntimeClass")
 	h := runtime.handler(rc)
 	tech := runtime.sandbox_technology(h)
-	msg := sprintf("%s uses handler %q (%s): pods that select it run sandboxed", [k8s.describe(rc), h, tech])
+	msg := sprintf("%s uses handler %s (%s): pods that select it run sandboxed", [k8s.describe(rc), h, tech])
 }
 
 evidence contains {"msg": msg, "ref": k8s.crd_ref("agents.x-k8s.io", "sandboxes")} if {
@@ -111,7 +111,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": k8s.path(p.path, "runtime
 	h := runtime.handler(rc)
 	not runtime.is_sandboxed_handler(h)
 	msg := sprintf(
-		"%s is an agent workload but RuntimeClass %q uses handler %q, which is not a sandboxed runtime (gVisor runsc or Kata)",
+		"%s is an agent workload but RuntimeClass %s uses handler %s, which is not a sandboxed runtime (gVisor runsc or Kata)",
 		[k8s.describe(w), rc_name, h],
 	)
 }
@@ -126,7 +126,7 @@ deny contains {"msg": msg, "ref": k8s.ref(w), "field": k8s.path(p.path, "runtime
 	not runtime.runtime_class(rc_name)
 	k8s.observed("node.k8s.io", "runtimeclasses")
 	msg := sprintf(
-		"%s selects RuntimeClass %q, which does not exist in the cluster",
+		"%s selects RuntimeClass %s, which does not exist in the cluster",
 		[k8s.describe(w), rc_name],
 	)
 }
@@ -140,7 +140,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	h := runtime.handler(rc)
 	tech := runtime.sandbox_technology(h)
 	msg := sprintf(
-		"%s runs its agent pods (%s) in RuntimeClass %q (handler %q, %s)",
+		"%s runs its agent pods (%s) in RuntimeClass %s (handler %s, %s)",
 		[k8s.describe(w), p.path, rc_name, h, tech],
 	)
 }
@@ -154,7 +154,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	_unverifiable(rc_name)
 	runtime.name_suggests_sandbox(rc_name)
 	msg := sprintf(
-		"%s selects RuntimeClass %q for its agent pods (%s); the name indicates a sandboxed runtime",
+		"%s selects RuntimeClass %s for its agent pods (%s); the name indicates a sandboxed runtime",
 		[k8s.describe(w), rc_name, p.path],
 	)
 }
@@ -166,7 +166,7 @@ unknown contains {"msg": msg} if {
 	rc_name := _runtime_class_name(p)
 	_unverifiable(rc_name)
 	msg := sprintf(
-		"%s selects RuntimeClass %q, which is not in the input: whether its handler is sandboxed can only be verified against the cluster",
+		"%s selects RuntimeClass %s, which is not in the input: whether its handler is sandboxed can only be verified against the cluster",
 		[k8s.describe(w), rc_name],
 	)
 }

@@ -123,7 +123,7 @@ test_wrong_runtime_class_points_at_the_field if {
 	denies := check.deny with input as testing.manifests([_rc("standard", "runc"), _agent("standard")])
 	[d.field | some d in denies] == ["spec.template.spec.runtimeClassName"]
 	some d in denies
-	contains(d.msg, `RuntimeClass "standard" uses handler "runc"`)
+	contains(d.msg, "RuntimeClass standard uses handler runc")
 }
 
 test_sandbox_claim_without_template_is_unknown if {

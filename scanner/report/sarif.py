@@ -69,6 +69,13 @@ def _rule(check: CheckInfo, report: ScanReport) -> dict[str, Any]:
     return rule
 
 
+def _root_uri(report: ScanReport) -> str:
+    """Where findings without an object point: the scanned root, or for a cluster (root
+    `k8s://host:port`) the pseudo-path `k8s/_cluster`, relative like every other location."""
+    root = report.roots[0] if report.roots else "."
+    return "k8s/_cluster" if root.startswith("k8s://") else root
+
+
 def _location(finding: Finding, report: ScanReport) -> dict[str, Any]:
     location: dict[str, Any] = {}
     loc = finding.location
@@ -82,7 +89,7 @@ def _location(finding: Finding, report: ScanReport) -> dict[str, Any]:
         pseudo = "/".join(p for p in ("k8s", ref.namespace or "_cluster", ref.kind, ref.name) if p)
         location["physicalLocation"] = {"artifactLocation": {"uri": pseudo}}
     else:
-        root = report.roots[0] if report.roots else "."
+        root = _root_uri(report)
         location["physicalLocation"] = {"artifactLocation": {"uri": root}}
     if finding.ref is not None:
         ref = finding.ref
@@ -144,7 +151,7 @@ def _missing_capability_results(report: ScanReport, index: dict[str, int],
     on its first check's rule, at the scanned root, so the gate's failure is visible in code
     scanning too."""
     results = []
-    root = report.roots[0] if report.roots else "."
+    root = _root_uri(report)
     for r in report.requirements:
         if r.status is not Status.no or any(f.kind is FindingKind.deny for f in r.findings):
             continue

@@ -10,6 +10,7 @@ from scanner.inventory import Inventory
 from scanner.sources.manifests import ManifestSource
 
 if TYPE_CHECKING:
+    from scanner.sources.cluster import Input
     from scanner.sources.helm import HelmOptions
 
 SOURCE_KINDS = ("helm", "kustomize", "manifests")
@@ -54,12 +55,23 @@ def nested_charts(arg: str) -> list[str]:
 
 
 def load_inventory(paths: list[str], *, source: str | None = None,
-                   helm: HelmOptions | None = None) -> Inventory:
+                   helm: HelmOptions | None = None,
+                   needed: list[Input] | None = None) -> Inventory:
     """Read every PATH argument into one Inventory. Each path is auto-detected (see
     `detect_source`) unless `source` forces one; `helm` (a HelmOptions) says how to render
-    charts, including the charts found inside a manifests directory."""
-    from scanner.sources.helm import HelmOptions
+    charts, including the charts found inside a manifests directory.
 
+    A kaic snapshot (`*.json.gz`, or `*.json` with the snapshot schema marker) is scanned on
+    its own; `needed` (the loaded checks' inputs) marks what an older snapshot never read."""
+    from scanner.sources.helm import HelmOptions
+    from scanner.sources.snapshot import is_snapshot_path, load_snapshot
+
+    snapshots = [p for p in paths if source is None and is_snapshot_path(p)]
+    if snapshots:
+        if len(paths) > 1:
+            raise InputError(f"{snapshots[0]}: a snapshot is scanned on its own, "
+                             "not together with other paths")
+        return load_snapshot(snapshots[0], needed)[0]
     helm = helm or HelmOptions()
     if source is not None and source not in SOURCE_KINDS:
         raise InputError(f"unknown --source {source!r}; choose from {', '.join(SOURCE_KINDS)}")
