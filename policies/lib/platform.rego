@@ -27,10 +27,13 @@
 #   find(kind, ns, name)          the first object of kind named ns/name (ns "" for
 #                                 cluster-scoped objects); an index built once, so
 #                                 reference checks stay linear
+#   crd_ref(group, plural)        like k8s.crd_ref, built with concat (rego-cpp's sprintf
+#                                 quotes computed strings, which would change the ref)
 #   pod_count(obj)                pods a Pod/Deployment/StatefulSet/ReplicaSet/Job runs
 #                                 (replicas or parallelism, default 1); undefined otherwise
 #   label_field(base, key)        `base.labels["key"]`: field path of a label or
-#                                 annotation key that contains dots or slashes
+#                                 annotation key that contains dots or slashes (written
+#                                 without %q, which rego-cpp's sprintf does not support)
 package kaic.lib.platform
 
 import rego.v1
@@ -127,11 +130,14 @@ rollout_state(obj) := "unavailable" if {
 } else := "declared"
 
 # rollout_note(obj): how messages describe a controller's state.
-rollout_note(obj) := {
-	"available": "available",
-	"unavailable": "NOT available",
-	"declared": "declared in the bundle",
-}[rollout_state(obj)]
+rollout_note(obj) := note if {
+	notes := {
+		"available": "available",
+		"unavailable": "NOT available",
+		"declared": "declared in the bundle",
+	}
+	note := notes[rollout_state(obj)]
+}
 
 # ---------------------------------------------------------------------------
 # Completeness of the input for reference checks
@@ -148,7 +154,7 @@ complete_in(group, resource, _, _) if k8s.observed(group, resource)
 
 complete_in(group, _, kind, ns) if {
 	not k8s.is_live
-	ns in object.get(_namespaces_of, sprintf("%s|%s", [group, kind]), set())
+	ns in object.get(_namespaces_of, concat("|", [group, kind]), set())
 }
 
 # Namespaces holding objects of "group|kind", for complete_in; read through object.get
@@ -157,7 +163,7 @@ complete_in(group, _, kind, ns) if {
 _ns_index[key] contains ns if {
 	some kind, objs in k8s.by_kind
 	some o in objs
-	key := sprintf("%s|%s", [k8s.group(o), kind])
+	key := concat("|", [k8s.group(o), kind])
 	ns := k8s.namespace(o)
 }
 
@@ -171,7 +177,7 @@ _namespaces_of[key] := nss if {
 # evaluated elsewhere in the same query gives wrong results in regorus).
 _key_index[key] contains i if {
 	some i, o in k8s.objects
-	key := sprintf("%s|%s|%s", [o.kind, k8s.raw_namespace(o), k8s.name(o)])
+	key := concat("|", [o.kind, k8s.raw_namespace(o), k8s.name(o)])
 }
 
 _by_key[key] := ids if {
@@ -179,26 +185,33 @@ _by_key[key] := ids if {
 }
 
 find(kind, ns, name) := k8s.objects[min(ids)] if {
-	ids := object.get(_by_key, sprintf("%s|%s|%s", [kind, ns, name]), set())
+	ids := object.get(_by_key, concat("|", [kind, ns, name]), set())
 	count(ids) > 0
 } else := k8s.objects[min(ids)] if {
 	# Manifests without a namespace land in the namespace they are applied to.
 	ns == "default"
-	ids := object.get(_by_key, sprintf("%s||%s", [kind, name]), set())
+	ids := object.get(_by_key, concat("|", [kind, "", name]), set())
 	count(ids) > 0
 }
 
 # of_kind_by_ns(group, kind, ns): objects of group/kind in namespace ns, from an index
 # built once per query.
-of_kind_by_ns(group, kind, ns) := [k8s.objects[i] | some i in object.get(_by_group_kind_ns, sprintf("%s|%s|%s", [group, kind, ns]), set())]
+of_kind_by_ns(group, kind, ns) := [k8s.objects[i] | some i in object.get(_by_group_kind_ns, concat("|", [group, kind, ns]), set())]
 
 _gkn_index[key] contains i if {
 	some i, o in k8s.objects
-	key := sprintf("%s|%s|%s", [k8s.group(o), o.kind, k8s.namespace(o)])
+	key := concat("|", [k8s.group(o), o.kind, k8s.namespace(o)])
 }
 
 _by_group_kind_ns[key] := ids if {
 	some key, ids in _gkn_index
+}
+
+crd_ref(group, plural) := {
+	"apiVersion": "apiextensions.k8s.io/v1",
+	"kind": "CustomResourceDefinition",
+	"namespace": "",
+	"name": concat(".", [plural, group]),
 }
 
 # ---------------------------------------------------------------------------
@@ -215,4 +228,4 @@ pod_count(obj) := _int_or(k8s.get(k8s.object_at(obj, "spec"), "replicas", 1), 1)
 
 _int_or(x, fallback) := x if is_number(x) else := fallback
 
-label_field(base, key) := sprintf("%s[%q]", [base, key])
+label_field(base, key) := sprintf(`%s["%s"]`, [base, key])

@@ -24,7 +24,7 @@ pod_templates := [{"w": w, "specs": specs} |
 	count(specs) > 0
 ]
 
-object_key(obj) := sprintf("%s %s/%s", [obj.kind, k8s.namespace(obj), k8s.display_name(obj)])
+object_key(obj) := concat("", [obj.kind, " ", k8s.namespace(obj), "/", k8s.display_name(obj)])
 
 ai_keys := {object_key(w) | some w in workloads.ai_workloads}
 

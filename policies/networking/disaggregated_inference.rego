@@ -150,7 +150,7 @@ _roles_by_ns[ns] := roles if {
 
 _described_index[key] contains k8s.describe(e.w) if {
 	some e in _entries
-	key := sprintf("%s|%s", [e.ns, e.declared])
+	key := concat("|", [e.ns, e.declared])
 }
 
 _described[key] := names if {
@@ -176,10 +176,10 @@ _sides := {"prefill", "decode"}
 evidence contains {"msg": msg, "ref": k8s.ref(first)} if {
 	some ns, roles in _roles_by_ns
 	_sides & roles == _sides
-	prefill := sort(object.get(_described, sprintf("%s|prefill", [ns]), set()))
-	decode := sort(object.get(_described, sprintf("%s|decode", [ns]), set()))
+	prefill := sort(object.get(_described, concat("|", [ns, "prefill"]), set()))
+	decode := sort(object.get(_described, concat("|", [ns, "decode"]), set()))
 	first := [w | some w in object.get(_decode_servers, ns, set())][0]
-	msg := sprintf("Namespace %q serves disaggregated inference: prefill on %s, decode on %s", [ns, concat(", ", prefill), concat(", ", decode)])
+	msg := sprintf("Namespace %s serves disaggregated inference: prefill on %s, decode on %s", [ns, concat(", ", prefill), concat(", ", decode)])
 }
 
 evidence contains {"msg": msg, "ref": k8s.ref(dgd)} if {
@@ -188,7 +188,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(dgd)} if {
 	msg := sprintf("%s runs separate prefill and decode workers (NVIDIA Dynamo)", [k8s.describe(dgd)])
 }
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref("nvidia.com", "dynamographdeployments")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref("nvidia.com", "dynamographdeployments")} if {
 	platform.kind_defined("nvidia.com", "DynamoGraphDeployment")
 	msg := "NVIDIA Dynamo's DynamoGraphDeployment API is installed"
 }
@@ -206,13 +206,13 @@ deny contains {"msg": msg, "ref": k8s.ref(e.w), "field": e.field} if {
 	msg := sprintf("%s: the pod template at %s is a %s pod but its engine is configured for %s (KV transfer role or disaggregation mode); the KV cache never reaches the decode pods", [k8s.describe(e.w), _template_path(e), e.declared, other])
 }
 
-_template_path(e) := e.field if e.source == "structure" else := trim_suffix(e.field, sprintf(".labels[%q]", [role_label]))
+_template_path(e) := e.field if e.source == "structure" else := trim_suffix(e.field, sprintf(`.labels["%s"]`, [role_label]))
 
 deny contains {"msg": msg, "ref": k8s.ref(e.w), "field": e.field} if {
 	some e in _entries
 	e.source == "label"
 	not e.declared in _valid_roles
-	msg := sprintf("%s has %s=%q; llm-d recognises only prefill, decode and both, so the scheduler ignores these pods", [k8s.describe(e.w), role_label, e.declared])
+	msg := sprintf("%s has %s=%s; llm-d recognises only prefill, decode and both, so the scheduler ignores these pods", [k8s.describe(e.w), role_label, e.declared])
 }
 
 # ---------------------------------------------------------------------------
@@ -225,7 +225,7 @@ warn contains {"msg": msg, "ref": k8s.ref(e.w), "field": e.field} if {
 	roles := object.get(_roles_by_ns, e.ns, set())
 	count(_sides & roles) == 1
 	missing := [r | some r in _sides; not r in roles][0]
-	msg := sprintf("%s is a %s server but namespace %q has no %s server; disaggregated serving needs both", [k8s.describe(e.w), e.declared, e.ns, missing])
+	msg := sprintf("%s is a %s server but namespace %s has no %s server; disaggregated serving needs both", [k8s.describe(e.w), e.declared, e.ns, missing])
 }
 
 warn contains {"msg": msg, "ref": k8s.ref(dgd), "field": "spec.services"} if {

@@ -75,7 +75,7 @@ pool_groups := {"inference.networking.k8s.io", "inference.networking.x-k8s.io"}
 
 _pools := platform.of_kind_in(pool_groups, "InferencePool")
 
-_pool_keys := {sprintf("%s/%s", [k8s.namespace(p), k8s.name(p)]) | some p in _pools}
+_pool_keys := {concat("/", [k8s.namespace(p), k8s.name(p)]) | some p in _pools}
 
 _pools_complete(ns) if {
 	some g in pool_groups
@@ -105,7 +105,7 @@ _objective_refs contains {"obj": o, "name": name} if {
 	name != ""
 }
 
-_pool_exists(ns, name) if sprintf("%s/%s", [ns, name]) in _pool_keys
+_pool_exists(ns, name) if concat("/", [ns, name]) in _pool_keys
 
 # The pool's label selector: v1 spec.selector.matchLabels, v1alpha2 a plain label map.
 _selector(pool) := s if {
@@ -162,7 +162,7 @@ _service(ns, name) := platform.find("Service", ns, name)
 # Evidence
 # ---------------------------------------------------------------------------
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(g, "inferencepools")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(g, "inferencepools")} if {
 	some g in pool_groups
 	platform.kind_defined(g, "InferencePool")
 	msg := sprintf("The InferencePool API (inferencepools.%s) is installed", [g])
@@ -171,7 +171,7 @@ evidence contains {"msg": msg, "ref": k8s.crd_ref(g, "inferencepools")} if {
 evidence contains {"msg": msg, "ref": k8s.ref(pool)} if {
 	some pool in _pools
 	not _empty_pool(pool)
-	msg := sprintf("%s load-balances model servers through endpoint picker %q", [k8s.describe(pool), _picker_text(pool)])
+	msg := sprintf("%s load-balances model servers through endpoint picker %s", [k8s.describe(pool), _picker_text(pool)])
 }
 
 _picker_text(pool) := _picker_name(pool) if _picker_name(pool) else := "none"
@@ -191,7 +191,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(ref.route)} if {
 evidence contains {"msg": msg, "ref": k8s.ref(ref.obj)} if {
 	some ref in _objective_refs
 	_pool_exists(k8s.namespace(ref.obj), ref.name)
-	msg := sprintf("%s sets serving objectives for InferencePool %q", [k8s.describe(ref.obj), ref.name])
+	msg := sprintf("%s sets serving objectives for InferencePool %s", [k8s.describe(ref.obj), ref.name])
 }
 
 # ---------------------------------------------------------------------------
@@ -209,7 +209,7 @@ deny contains {"msg": msg, "ref": k8s.ref(ref.obj), "field": "spec.poolRef.name"
 	some ref in _objective_refs
 	_pools_complete(k8s.namespace(ref.obj))
 	not _pool_exists(k8s.namespace(ref.obj), ref.name)
-	msg := sprintf("%s refers to InferencePool %q, which does not exist in namespace %q", [k8s.describe(ref.obj), ref.name, k8s.namespace(ref.obj)])
+	msg := sprintf("%s refers to InferencePool %s, which does not exist in namespace %s", [k8s.describe(ref.obj), ref.name, k8s.namespace(ref.obj)])
 }
 
 _empty_pool(pool) if {
@@ -221,7 +221,7 @@ _empty_pool(pool) if {
 deny contains {"msg": msg, "ref": k8s.ref(pool), "field": "spec.selector"} if {
 	some pool in _pools
 	_empty_pool(pool)
-	msg := sprintf("%s selects no model-server pods in namespace %q; the pool has no endpoints", [k8s.describe(pool), k8s.namespace(pool)])
+	msg := sprintf("%s selects no model-server pods in namespace %s; the pool has no endpoints", [k8s.describe(pool), k8s.namespace(pool)])
 }
 
 # ---------------------------------------------------------------------------
@@ -239,7 +239,7 @@ warn contains {"msg": msg, "ref": k8s.ref(pool), "field": "spec.endpointPickerRe
 # ---------------------------------------------------------------------------
 
 unknown contains {"msg": msg} if {
-	missing := {sprintf("%s/%s", [r.ns, r.name]) | some r in _pool_refs; not _pools_complete(r.ns)}
+	missing := {concat("/", [r.ns, r.name]) | some r in _pool_refs; not _pools_complete(r.ns)}
 	count(missing) > 0
 	msg := sprintf("Routes send traffic to InferencePools (%s) that are not in the bundle; whether they exist can only be seen in a live scan", [concat(", ", sort(missing))])
 }

@@ -71,7 +71,7 @@ networks_annotation := "k8s.v1.cni.cncf.io/networks"
 
 _nads := platform.of_kind(_nad_group, "NetworkAttachmentDefinition")
 
-_nad_keys := {sprintf("%s/%s", [k8s.namespace(n), k8s.name(n)]) | some n in _nads}
+_nad_keys := {concat("/", [k8s.namespace(n), k8s.name(n)]) | some n in _nads}
 
 _nads_complete(ns) if platform.complete_in(_nad_group, "network-attachment-definitions", "NetworkAttachmentDefinition", ns)
 
@@ -92,9 +92,9 @@ _requests contains {"w": t.w, "value": value, "field": field} if {
 	field := platform.label_field(k8s.path(p.metadata_path, "annotations"), networks_annotation)
 }
 
-_attachments contains {"w": r.w, "ns": ns, "name": name, "field": r.field} if {
+_attachments contains {"w": r.w, "ns": pair[0], "name": pair[1], "field": r.field} if {
 	some r in _requests
-	some [ns, name] in _parse_networks(r.value, k8s.namespace(r.w))
+	some pair in _parse_networks(r.value, k8s.namespace(r.w))
 }
 
 _malformed contains {"w": r.w, "field": r.field} if {
@@ -109,20 +109,21 @@ _json_array(value) if {
 	is_array(json.unmarshal(value))
 }
 
-# JSON form: [{"name": ..., "namespace": ...}].
-_parse_networks(value, pod_ns) := {[ns, name] |
+# [namespace, name] pairs. JSON form: [{"name": ..., "namespace": ...}]. (No array
+# destructuring here: rego-cpp reports a unification cycle for it.)
+_parse_networks(value, pod_ns) := {pair |
 	some e in json.unmarshal(value)
 	name := k8s.string_at(e, "name")
 	name != ""
-	ns := _or(k8s.string_at(e, "namespace"), pod_ns)
+	pair := [_or(k8s.string_at(e, "namespace"), pod_ns), name]
 } if {
 	_json_array(value)
-} else := {[ns, name] |
+} else := {pair |
 	# Short form: "net1,other-ns/net2@eth1".
 	some part in split(value, ",")
 	item := split(trim_space(part), "@")[0]
 	item != ""
-	[ns, name] := _ns_name(item, pod_ns)
+	pair := _ns_name(item, pod_ns)
 }
 
 _ns_name(item, pod_ns) := [parts[0], parts[1]] if {
@@ -134,13 +135,13 @@ _ns_name(item, pod_ns) := [parts[0], parts[1]] if {
 
 _or(s, fallback) := s if s != "" else := fallback
 
-_nad_exists(a) if sprintf("%s/%s", [a.ns, a.name]) in _nad_keys
+_nad_exists(a) if concat("/", [a.ns, a.name]) in _nad_keys
 
 # ---------------------------------------------------------------------------
 # Evidence
 # ---------------------------------------------------------------------------
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(_nad_group, "network-attachment-definitions")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(_nad_group, "network-attachment-definitions")} if {
 	platform.kind_defined(_nad_group, "NetworkAttachmentDefinition")
 	msg := "Multus NetworkAttachmentDefinitions (k8s.cni.cncf.io) are available"
 }
@@ -179,7 +180,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(ds)} if {
 	msg := sprintf("%s provides secondary networking (%s)", [k8s.describe(ds), token])
 }
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(g, plural)} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(g, plural)} if {
 	some g, [what, plural] in {"sriovnetwork.openshift.io": ["SR-IOV Network Operator", "sriovnetworknodepolicies"], "mellanox.com": ["NVIDIA Network Operator", "nicclusterpolicies"]}
 	platform.group_defined(g)
 	msg := sprintf("The %s API (%s) is installed", [what, g])
@@ -267,7 +268,7 @@ deny contains {"msg": msg, "ref": k8s.ref(nad), "field": "spec.config"} if {
 # ---------------------------------------------------------------------------
 
 unknown contains {"msg": msg} if {
-	missing := {sprintf("%s/%s", [a.ns, a.name]) |
+	missing := {concat("/", [a.ns, a.name]) |
 		some a in _attachments
 		not _nad_exists(a)
 		windex.object_key(a.w) in windex.ai_keys

@@ -161,7 +161,13 @@ evidence contains {"msg": msg, "ref": k8s.ref(d)} if {
 	msg := sprintf("%s: controller %s is %s", [op.entry.name, k8s.describe(d), platform.rollout_note(d)])
 }
 
-_op_ref(op) := k8s.ref(op.crds[0]) if count(op.crds) > 0 else := k8s.crd_ref(op.entry.group, lower(op.entry.kinds[0]))
+_op_ref(op) := k8s.ref(op.crds[0]) if {
+	count(op.crds) > 0
+} else := platform.crd_ref(op.entry.group, plurals[0]) if {
+	# Served by the cluster without a CRD object in the input: the plural from discovery.
+	plurals := [r.resource | some r in k8s.api_resources; r.group == op.entry.group; r.kind in op.entry.kinds]
+	count(plurals) > 0
+} else := platform.crd_ref(op.entry.group, lower(op.entry.kinds[0]))
 
 _any_not_established(op) if {
 	some crd in op.crds

@@ -132,7 +132,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(cm)} if {
 	msg := sprintf("%s shows a running Cluster Autoscaler", [k8s.describe(cm)])
 }
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(_karpenter, "nodepools")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(_karpenter, "nodepools")} if {
 	platform.kind_defined(_karpenter, "NodePool")
 	msg := "Karpenter's NodePool API (nodepools.karpenter.sh) is installed"
 }
@@ -151,7 +151,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(np)} if {
 
 _pool_kind(np) := "accelerator (GPU)" if _gpu_pool(np) else := "general-purpose (no GPU requirement)"
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref("autoscaling.x-k8s.io", "provisioningrequests")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref("autoscaling.x-k8s.io", "provisioningrequests")} if {
 	platform.kind_defined("autoscaling.x-k8s.io", "ProvisioningRequest")
 	msg := "ProvisioningRequests (autoscaling.x-k8s.io) let batch workloads request capacity from the autoscaler"
 }
@@ -229,7 +229,7 @@ deny contains {"msg": msg, "ref": k8s.ref(np), "field": "spec.template.spec.node
 	some np in _node_pools
 	_dangling_node_class(np)
 	ref := _node_class_ref(np)
-	msg := sprintf("%s refers to %s %q, which does not exist; Karpenter cannot launch nodes for it", [k8s.describe(np), ref.kind, k8s.string_at(ref, "name")])
+	msg := sprintf("%s refers to %s %s, which does not exist; Karpenter cannot launch nodes for it", [k8s.describe(np), ref.kind, k8s.string_at(ref, "name")])
 }
 
 # ---------------------------------------------------------------------------

@@ -109,13 +109,13 @@ _enabled(x) := v if {
 # Evidence
 # ---------------------------------------------------------------------------
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(_kueue_group, "clusterqueues")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(_kueue_group, "clusterqueues")} if {
 	_kueue_installed
 	kueue_wait_for_pods_ready == true
 	msg := "Kueue admits each workload as a whole and waitForPodsReady is enabled: its pods start all together or are requeued"
 }
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(_kueue_group, "clusterqueues")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(_kueue_group, "clusterqueues")} if {
 	_kueue_installed
 	not kueue_wait_for_pods_ready == true
 	msg := "Kueue is installed: it reserves quota for all pods of a workload at once (all-or-nothing admission)"
@@ -142,7 +142,7 @@ _scheduler_signs(s) := array.concat(
 _scheduler_ref(s) := k8s.ref(ds[0]) if {
 	ds := platform.controllers(s.controllers)
 	count(ds) > 0
-} else := k8s.crd_ref(s.groups[0], "podgroups")
+} else := platform.crd_ref(s.groups[0], "podgroups")
 
 evidence contains {"msg": msg, "ref": {"apiVersion": "scheduling.k8s.io/v1alpha1", "kind": "Workload", "namespace": "", "name": ""}} if {
 	k8s.cluster_has_resource("scheduling.k8s.io", "workloads")
@@ -151,7 +151,7 @@ evidence contains {"msg": msg, "ref": {"apiVersion": "scheduling.k8s.io/v1alpha1
 
 evidence contains {"msg": msg, "ref": k8s.ref(w)} if {
 	some w in _gang_scheduled
-	msg := sprintf("%s is scheduled as a gang by %q", [k8s.describe(w), _scheduler_name(w, pods.pod_specs(w))])
+	msg := sprintf("%s is scheduled as a gang by %s", [k8s.describe(w), _scheduler_name(w, pods.pod_specs(w))])
 }
 
 # Kubeflow Trainer runtimes ask the Trainer to create a PodGroup for every TrainJob.
@@ -206,7 +206,7 @@ _joins contains {"w": t.w, "group": group, "ns": k8s.namespace(t.w), "name": nam
 
 _member_index[key] contains w if {
 	some j in _joins
-	key := sprintf("%s|%s|%s", [j.group, j.ns, j.name])
+	key := concat("|", [j.group, j.ns, j.name])
 	w := j.w
 }
 
@@ -221,7 +221,7 @@ _min_member(pg) := n if {
 
 deny contains {"msg": msg, "ref": k8s.ref(pg), "field": "spec.minMember"} if {
 	some pg in _pod_groups
-	members := object.get(_members, sprintf("%s|%s|%s", [k8s.group(pg), k8s.namespace(pg), k8s.name(pg)]), set())
+	members := object.get(_members, concat("|", [k8s.group(pg), k8s.namespace(pg), k8s.name(pg)]), set())
 	count(members) > 0
 	every w in members {
 		platform.pod_count(w)
@@ -249,7 +249,7 @@ deny contains {"msg": msg, "ref": k8s.ref(j.w), "field": j.field} if {
 	some j in _joins
 	platform.complete_in(j.group, "podgroups", "PodGroup", j.ns)
 	not _pod_group_exists(j.group, j.ns, j.name)
-	msg := sprintf("%s joins PodGroup %q (%s), which does not exist in namespace %q; its pods stay pending", [k8s.describe(j.w), j.name, j.group, j.ns])
+	msg := sprintf("%s joins PodGroup %s (%s), which does not exist in namespace %s; its pods stay pending", [k8s.describe(j.w), j.name, j.group, j.ns])
 }
 
 _pod_group_keys := {[k8s.group(pg), k8s.namespace(pg), k8s.name(pg)] | some pg in _pod_groups}
@@ -260,7 +260,7 @@ _pod_group_exists(group, ns, name) if [group, ns, name] in _pod_group_keys
 # Advice
 # ---------------------------------------------------------------------------
 
-warn contains {"msg": msg, "ref": k8s.crd_ref(_kueue_group, "clusterqueues"), "field": "data"} if {
+warn contains {"msg": msg, "ref": platform.crd_ref(_kueue_group, "clusterqueues"), "field": "data"} if {
 	_kueue_installed
 	kueue_wait_for_pods_ready == false
 	msg := "Kueue's configuration does not enable waitForPodsReady: admitted workloads may start partially and hold accelerators while waiting for the rest"

@@ -71,7 +71,7 @@ _installed if platform.kind_defined(_group, "JobSet")
 # Evidence
 # ---------------------------------------------------------------------------
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(_group, "jobsets")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(_group, "jobsets")} if {
 	_installed
 	not _crd_broken
 	msg := "The JobSet API (jobsets.jobset.x-k8s.io) is installed"
@@ -113,7 +113,7 @@ deny contains {"msg": msg, "ref": k8s.ref(d), "field": "status.conditions"} if {
 	msg := sprintf("JobSet controller %s is not available; JobSets are not reconciled", [k8s.describe(d)])
 }
 
-deny contains {"msg": msg, "ref": k8s.crd_ref(_group, "jobsets"), "field": "spec"} if {
+deny contains {"msg": msg, "ref": platform.crd_ref(_group, "jobsets"), "field": "spec"} if {
 	_installed
 	count(_controllers) == 0
 	k8s.observed("apps", "deployments")
@@ -143,7 +143,7 @@ _problem_list(js) := [["spec.replicatedJobs", "spec.replicatedJobs is missing or
 			some i, rj in js.spec.replicatedJobs
 			not _has_pod_template(rj)
 		],
-		[[sprintf("spec.replicatedJobs[%d].name", [i]), sprintf("replicated Job name %q is used more than once", [rj.name])] |
+		[[sprintf("spec.replicatedJobs[%d].name", [i]), sprintf("replicated Job name %s is used more than once", [rj.name])] |
 			some i, rj in js.spec.replicatedJobs
 			k8s.string_at(rj, "name") != ""
 			some j, other in js.spec.replicatedJobs
@@ -176,7 +176,7 @@ warn contains {"msg": msg, "ref": k8s.ref(job), "field": "spec.completionMode"} 
 	msg := sprintf("%s runs multi-pod training (%d pods) as a bare indexed Job; express it as a JobSet so the pods fail and restart as one unit", [k8s.describe(job), platform.pod_count(job)])
 }
 
-warn contains {"msg": msg, "ref": k8s.crd_ref(_group, "jobsets"), "field": "spec"} if {
+warn contains {"msg": msg, "ref": platform.crd_ref(_group, "jobsets"), "field": "spec"} if {
 	_installed
 	count(_controllers) == 0
 	not k8s.is_live

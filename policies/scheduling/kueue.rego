@@ -86,7 +86,7 @@ _local_queues := platform.of_kind(_group, "LocalQueue")
 
 _cq_names := {k8s.name(cq) | some cq in _cluster_queues}
 
-_lq_keys := {sprintf("%s/%s", [k8s.namespace(lq), k8s.name(lq)]) | some lq in _local_queues}
+_lq_keys := {concat("/", [k8s.namespace(lq), k8s.name(lq)]) | some lq in _local_queues}
 
 # Kinds Kueue admits as batch workloads.
 batch_kinds := {
@@ -123,13 +123,13 @@ _queued := [{"workload": w, "queue": q} |
 	q := k8s.label(w, queue_label)
 ]
 
-_lq_exists(item) if sprintf("%s/%s", [k8s.namespace(item.workload), item.queue]) in _lq_keys
+_lq_exists(item) if concat("/", [k8s.namespace(item.workload), item.queue]) in _lq_keys
 
 # ---------------------------------------------------------------------------
 # Evidence
 # ---------------------------------------------------------------------------
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(_group, "clusterqueues")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(_group, "clusterqueues")} if {
 	installed
 	plurals := {p | some crd in _crds; p := platform.crd_plural(crd)}
 	msg := _api_text(plurals)
@@ -155,7 +155,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(lq)} if {
 	cq := k8s.string_at(k8s.object_at(lq, "spec"), "clusterQueue")
 	cq != ""
 	_cq_ok(cq)
-	msg := sprintf("%s submits to ClusterQueue %q", [k8s.describe(lq), cq])
+	msg := sprintf("%s submits to ClusterQueue %s", [k8s.describe(lq), cq])
 }
 
 _cq_ok(cq) if cq in _cq_names
@@ -165,7 +165,7 @@ _cq_ok(_) if not _cqs_complete
 evidence contains {"msg": msg, "ref": k8s.ref(item.workload)} if {
 	some item in _queued
 	_lq_exists(item)
-	msg := sprintf("%s is queued through LocalQueue %q", [k8s.describe(item.workload), item.queue])
+	msg := sprintf("%s is queued through LocalQueue %s", [k8s.describe(item.workload), item.queue])
 }
 
 # ---------------------------------------------------------------------------
@@ -176,7 +176,7 @@ deny contains {"msg": msg, "ref": k8s.ref(item.workload), "field": _queue_field}
 	some item in _queued
 	_lqs_complete(k8s.namespace(item.workload))
 	not _lq_exists(item)
-	msg := sprintf("%s names LocalQueue %q, which does not exist in namespace %q; Kueue never admits it", [k8s.describe(item.workload), item.queue, k8s.namespace(item.workload)])
+	msg := sprintf("%s names LocalQueue %s, which does not exist in namespace %s; Kueue never admits it", [k8s.describe(item.workload), item.queue, k8s.namespace(item.workload)])
 }
 
 deny contains {"msg": msg, "ref": k8s.ref(lq), "field": "spec.clusterQueue"} if {
@@ -185,7 +185,7 @@ deny contains {"msg": msg, "ref": k8s.ref(lq), "field": "spec.clusterQueue"} if 
 	cq != ""
 	_cqs_complete
 	not cq in _cq_names
-	msg := sprintf("%s points at ClusterQueue %q, which does not exist; workloads in it stay pending", [k8s.describe(lq), cq])
+	msg := sprintf("%s points at ClusterQueue %s, which does not exist; workloads in it stay pending", [k8s.describe(lq), cq])
 }
 
 deny contains {"msg": msg, "ref": k8s.ref(lq), "field": "spec.clusterQueue"} if {
@@ -222,7 +222,7 @@ _suspended_child(w) if k8s.controller_in_input(w)
 # ---------------------------------------------------------------------------
 
 unknown contains {"msg": msg} if {
-	missing := {sprintf("%s/%s", [k8s.namespace(item.workload), item.queue]) |
+	missing := {concat("/", [k8s.namespace(item.workload), item.queue]) |
 		some item in _queued
 		not _lq_exists(item)
 		not _lqs_complete(k8s.namespace(item.workload))

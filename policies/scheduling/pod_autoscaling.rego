@@ -143,7 +143,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(d)} if {
 	msg := sprintf("Metrics adapter %s is %s", [k8s.describe(d), platform.rollout_note(d)])
 }
 
-evidence contains {"msg": msg, "ref": {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "namespace": "", "name": sprintf("v1beta1.%s", [g])}} if {
+evidence contains {"msg": msg, "ref": {"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "namespace": "", "name": concat(".", ["v1beta1", g])}} if {
 	some g in _metrics_groups
 	some r in k8s.api_resources
 	r.group == g
@@ -186,7 +186,7 @@ deny contains {"msg": msg, "ref": k8s.ref(a.obj), "field": "spec.scaleTargetRef.
 	_target_name(a) != ""
 	not _target(a)
 	platform.complete_in(_target_group(a), _plural(_target_kind(a)), _target_kind(a), k8s.namespace(a.obj))
-	msg := sprintf("%s scales %s %q, which does not exist in namespace %q", [k8s.describe(a.obj), _target_kind(a), _target_name(a), k8s.namespace(a.obj)])
+	msg := sprintf("%s scales %s %s, which does not exist in namespace %s", [k8s.describe(a.obj), _target_kind(a), _target_name(a), k8s.namespace(a.obj)])
 }
 
 _plural(kind) := sprintf("%ss", [lower(kind)])

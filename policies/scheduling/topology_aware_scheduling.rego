@@ -116,7 +116,7 @@ _requests contains {"w": t.w, "key": key, "level": level, "field": field} if {
 # Evidence
 # ---------------------------------------------------------------------------
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(_kueue, "topologies")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(_kueue, "topologies")} if {
 	platform.kind_defined(_kueue, "Topology")
 	msg := "The Kueue Topology API (topologies.kueue.x-k8s.io) is installed"
 }
@@ -133,14 +133,14 @@ evidence contains {"msg": msg, "ref": k8s.ref(rf)} if {
 	name := k8s.string_at(k8s.object_at(rf, "spec"), "topologyName")
 	name != ""
 	_topology_known(name)
-	msg := sprintf("%s places workloads by Topology %q", [k8s.describe(rf), name])
+	msg := sprintf("%s places workloads by Topology %s", [k8s.describe(rf), name])
 }
 
 _topology_known(name) if name in _topology_names
 
 _topology_known(_) if not _topologies_complete
 
-evidence contains {"msg": msg, "ref": k8s.crd_ref(_nrt_group, "noderesourcetopologies")} if {
+evidence contains {"msg": msg, "ref": platform.crd_ref(_nrt_group, "noderesourcetopologies")} if {
 	_nrt_present
 	msg := "NodeResourceTopology (topology.node.k8s.io) is available for NUMA-aware placement"
 }
@@ -152,7 +152,7 @@ _nrt_present if count(platform.of_kind(_nrt_group, "NodeResourceTopology")) > 0
 evidence contains {"msg": msg, "ref": k8s.ref(r.w)} if {
 	some r in _requests
 	_level_known(r.level)
-	msg := sprintf("%s asks Kueue for topology level %q (%s)", [k8s.describe(r.w), r.level, r.key])
+	msg := sprintf("%s asks Kueue for topology level %s (%s)", [k8s.describe(r.w), r.level, r.key])
 }
 
 _level_known(level) if level in levels
@@ -187,7 +187,7 @@ deny contains {"msg": msg, "ref": k8s.ref(r.w), "field": r.field} if {
 	some r in _requests
 	_topologies_complete
 	not r.level in levels
-	msg := sprintf("%s requests topology level %q, which no Kueue Topology defines (levels: %s); Kueue cannot admit it", [k8s.describe(r.w), r.level, _levels_text])
+	msg := sprintf("%s requests topology level %s, which no Kueue Topology defines (levels: %s); Kueue cannot admit it", [k8s.describe(r.w), r.level, _levels_text])
 }
 
 _levels_text := concat(", ", sort(levels)) if count(levels) > 0 else := "none"
@@ -198,7 +198,7 @@ deny contains {"msg": msg, "ref": k8s.ref(rf), "field": "spec.topologyName"} if 
 	name != ""
 	_topologies_complete
 	not name in _topology_names
-	msg := sprintf("%s names Topology %q, which does not exist; workloads using this flavor are not admitted", [k8s.describe(rf), name])
+	msg := sprintf("%s names Topology %s, which does not exist; workloads using this flavor are not admitted", [k8s.describe(rf), name])
 }
 
 # ---------------------------------------------------------------------------
@@ -212,7 +212,7 @@ warn contains {"msg": msg, "ref": k8s.ref(t), "field": sprintf("spec.levels[%d].
 	some i, level in k8s.array_at(k8s.object_at(t, "spec"), "levels")
 	label := k8s.string_at(level, "nodeLabel")
 	not _some_node_has(label)
-	msg := sprintf("%s uses node label %q, which no Node carries; workloads requesting this level cannot be placed", [k8s.describe(t), label])
+	msg := sprintf("%s uses node label %s, which no Node carries; workloads requesting this level cannot be placed", [k8s.describe(t), label])
 }
 
 _some_node_has(label) if {
