@@ -6,7 +6,6 @@ Exit codes (DESIGN): 0 nothing fails at or above --fail-on; 1 a requirement fail
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from scanner import __version__
-from scanner.errors import KaicError, PolicyError, ReportError
+from scanner.errors import KaicError, PolicyError
 
 if TYPE_CHECKING:
     from scanner.sources.helm import HelmOptions
@@ -46,8 +45,10 @@ class FailOn(StrEnum):
 
 
 def fail(message: str) -> NoReturn:
-    """Print one error line and exit 2."""
-    typer.echo(f"kaic: error: {message}", err=True)
+    """Print one error line and exit 2 (control characters from file names or YAML removed)."""
+    from scanner.report.text import one_line
+
+    typer.echo(f"kaic: error: {one_line(message)}", err=True)
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -67,15 +68,11 @@ def root(
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so an interrupted scan leaves no half report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.kaic-tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ReportError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    """Write via a temporary file and rename, so an interrupted scan leaves no half report
+    (see scanner/outputs.py: O_EXCL temporary file, fsync, rename)."""
+    from scanner.outputs import write_atomically as write
+
+    write(path, text)
 
 
 @app.command()
@@ -208,6 +205,11 @@ def scan(
         typer.Option("--include-notes", help="Also read rendered NOTES.txt as YAML.",
                      rich_help_panel="Charts and Kustomize"),
     ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 2 when a check could not be evaluated or a "
+                           "file in a scanned folder could not be read (reports are still "
+                           "written).")
+    ] = False,
 ) -> None:
     """Scan manifests, Helm charts, Kustomize directories, a snapshot or the live cluster and
     report requirement status; exit 1 when a requirement fails."""
@@ -271,8 +273,18 @@ def scan(
             write_atomically(write_baseline, render_baseline(report))
     except KaicError as exc:
         fail(str(exc))
+    from scanner.report.text import one_line
+    from scanner.strict import incomplete_reasons
+
     for warning in report.warnings:
-        typer.echo(f"kaic: warning: {warning}", err=True)
+        typer.echo(f"kaic: warning: {one_line(warning)}", err=True)
+    problems = incomplete_reasons(report)
+    if problems and strict:
+        fail(f"--strict: {problems[0]}"
+             + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+    if problems:  # printed even with --quiet: the scan did not see everything
+        typer.echo(f"kaic: warning: {len(problems)} problem(s) made the scan incomplete, first: "
+                   f"{problems[0]}; --strict turns this into exit 2", err=True)
     failing = gate(report, settings.fail_on, known)
     if failing:  # one stderr line, even with --quiet: it explains exit code 1
         ids = ", ".join(r.id for r in failing)
@@ -390,7 +402,10 @@ def _emit(report, formats, output: Path | None, output_dir: Path | None, quiet: 
     for f in formats:
         if output_dir is not None:
             evidence = written if f is OutputFormat.cncf else None
-            write_atomically(output_dir / f.filename, render(report, f, evidence_files=evidence))
+            from scanner.outputs import report_path
+
+            write_atomically(report_path(output_dir, f.filename),
+                             render(report, f, evidence_files=evidence))
         elif output is not None:
             write_atomically(output, render(report, f))
         elif f is OutputFormat.table:
@@ -617,7 +632,9 @@ def main() -> None:
     try:
         app()
     except KaicError as exc:
-        typer.echo(f"kaic: error: {exc}", err=True)
+        from scanner.report.text import one_line
+
+        typer.echo(f"kaic: error: {one_line(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         typer.echo("kaic: interrupted", err=True)

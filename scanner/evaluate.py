@@ -7,6 +7,7 @@ error in one check makes only that check's requirements Unknown (with the error 
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -79,13 +80,27 @@ def _as_items(value: Any) -> list[Any]:
     return [value]
 
 
+def _ref_text(value: Any) -> str:
+    """A `ref` field as text whatever the policy put there (a name read from a hostile manifest
+    may be a number, a list or null)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+
+
 def _to_finding(check: Check, kind: FindingKind, item: Any, inventory: Inventory) -> Finding:
     """One rule result -> Finding. Tolerates conftest-style plain string results."""
     if isinstance(item, dict):
         message = item.get("msg")
         message = message if isinstance(message, str) else str(message or item)
         raw_ref = item.get("ref")
-        ref = ObjectRef.model_validate(raw_ref) if isinstance(raw_ref, dict) else None
+        ref = (
+            ObjectRef.model_validate({
+                k: _ref_text(raw_ref.get(k, raw_ref.get("api_version") if k == "apiVersion"
+                                         else None))
+                for k in ("apiVersion", "kind", "namespace", "name")})
+            if isinstance(raw_ref, dict) else None
+        )
         field_path = item.get("field") if isinstance(item.get("field"), str) else None
     else:
         message, ref, field_path = str(item), None, None

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from scanner.errors import InputError
 from scanner.models import ObjectRef, Skipped, SourceLocation
 
 
@@ -99,8 +100,12 @@ class Inventory:
         return {"mode": self.mode, "cluster": self.cluster, "objects": self.objects}
 
     def input_json(self) -> str:
-        """The input document serialised once, for engines that take JSON."""
-        return json.dumps(self.input_document(), separators=(",", ":"), allow_nan=False)
+        """The input document serialised once, for engines that take JSON. Sources bound what
+        they read (scanner.limits); a value that still cannot be JSON is an InputError."""
+        try:
+            return json.dumps(self.input_document(), separators=(",", ":"), allow_nan=False)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise InputError(f"the input cannot be passed to policies as JSON: {exc}") from None
 
     def find(self, ref: ObjectRef) -> Origin | None:
         """The origin of the object a policy referred to, or None if it is not in the inventory."""

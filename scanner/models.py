@@ -142,6 +142,8 @@ class Skipped(Frozen):
     uri: str
     line: int | None = None
     reason: str
+    unread: bool = Field(False, description="the file itself could not be read (a FIFO, device, "
+                         "socket or broken link in a scanned folder); fails --strict")
 
 
 class ScanSummary(Frozen):

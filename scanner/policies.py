@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scanner.errors import PolicyError
 from scanner.models import CheckInfo, Severity
+from scanner.sources.yamlload import safe_load_bounded
 
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_\w+)\s*(?:if\b|:?=|\{)", re.MULTILINE)
@@ -144,7 +145,7 @@ def parse_metadata(text: str, path: Path) -> CheckMetadata | None:
         return None
     body = [_uncomment(line) for line in lines[start + 1 : package_line]]
     try:
-        raw: Any = yaml.safe_load("\n".join(body))
+        raw: Any = safe_load_bounded("\n".join(body))
     except yaml.YAMLError as exc:
         # One line, at the offending comment line (the block starts on the line after
         # `# METADATA`), not PyYAML's multi-line report about "<unicode string>".

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scanner.errors import PolicyError
 from scanner.models import Level
 from scanner.policies import Check, default_policy_dir
+from scanner.sources.yamlload import safe_load_bounded
 
 CNCF_ALIAS = "cncf"
 
@@ -112,7 +113,7 @@ def load_profile(name_or_path: str) -> Profile:
                 f"{', '.join([*available_profiles(), CNCF_ALIAS])}"
             )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load_bounded(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"{path}: cannot read profile: {exc}") from None
     try:

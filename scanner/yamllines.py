@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from scanner.errors import InputError
+from scanner.limits import check_text_depth, check_value, read_file
+from scanner.sources.yamlload import _bounded_int, _flatten_mapping
 
 
 class LineDict(dict):  # type: ignore[type-arg]
@@ -70,25 +72,36 @@ def _as_string(loader: _LineLoader, node: yaml.Node) -> str:
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 _LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _as_string)
+# These files sit in the scanned repository, so they are as untrusted as its manifests: the
+# same merge-key and integer bounds as the manifest loader (scanner/limits.py).
+_LineLoader.flatten_mapping = _flatten_mapping  # type: ignore[method-assign]
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
 
 
 def load_yaml(path: Path, text: str | None = None) -> Any:
     """Parse one YAML document from `path`; InputError `PATH:LINE: ...` when it is not valid."""
     if text is None:
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_file(path, str(path)).decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise InputError(f"{path}: cannot read: {exc}") from None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        check_text_depth(text, str(path))
+        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        check_value(document, str(path), "the document")
+        return document
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"{mark.line + 1}:" if mark is not None else ""
         raise InputError(f"{path}:{line} invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: YAML nesting too deep") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InputError(f"{path}: invalid YAML value: {exc}".splitlines()[0]) from None
 
 
 def error_line(document: Any, loc: tuple[Any, ...]) -> int | None:

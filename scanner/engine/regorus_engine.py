@@ -38,8 +38,13 @@ class RegorusEngine:
         self._engine.add_data_json(json.dumps(data))
 
     def set_input_json(self, input_json: str) -> None:
-        """Set the input for subsequent queries."""
-        self._engine.set_input_json(input_json)
+        """Set the input for subsequent queries; an input regorus cannot parse (nested too deep
+        for its parser, invalid Unicode) is an EngineError, not a traceback."""
+        try:
+            self._engine.set_input_json(input_json)
+        except Exception as exc:
+            raise EngineError(f"the regorus engine rejected the input document: "
+                              f"{_first_lines(str(exc))}") from None
 
     def query(self, query: str) -> Any:
         """Evaluate `query` and return its first expression's value, or None if undefined."""

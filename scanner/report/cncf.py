@@ -14,6 +14,7 @@ import yaml
 
 from scanner.errors import ReportError
 from scanner.models import ScanReport, Status
+from scanner.report.text import strip_control
 
 STATUS_MAP = {
     Status.full: "Implemented",
@@ -78,7 +79,9 @@ def render_cncf(report: ScanReport, evidence_files: list[str] | None = None) -> 
 
 
 def _notes(status: Status, notes: list[str]) -> str:
-    text = "; ".join(notes)
+    # Notes quote object names from the scanned input: no controls or bidi overrides in a file
+    # that people read and edit by hand.
+    text = strip_control("; ".join(notes))
     if status is Status.unknown:
         return f"kaic could not decide this requirement: {text}"
     return text

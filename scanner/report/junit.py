@@ -10,13 +10,15 @@ import re
 import xml.etree.ElementTree as ET
 
 from scanner.models import FindingKind, ScanReport, Status
+from scanner.report.text import strip_control
 
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _clean(text: str) -> str:
-    """XML 1.0 cannot carry control characters even escaped: drop them."""
-    return _XML_INVALID.sub("", text)
+    """XML 1.0 cannot carry control characters even escaped: drop them; C1 controls and
+    bidirectional overrides, legal in XML, go too (CI log viewers print them raw)."""
+    return _XML_INVALID.sub("", "\n".join(strip_control(line) for line in text.split("\n")))
 
 
 def render_junit(report: ScanReport) -> str:
@@ -59,7 +61,8 @@ def render_junit(report: ScanReport) -> str:
             for f in violations:
                 loc = f.location
                 where = f"{loc.uri}:{loc.line}" if loc and loc.line else (loc.uri if loc else "")
-                lines.append(f"{where} [{f.check_id}] {f.message}".strip())
+                # One line per violation, whatever newlines the object's name carried.
+                lines.append(strip_control(f"{where} [{f.check_id}] {f.message}").strip())
             failure.text = _clean("\n".join(lines) or notes)
         elif r.status is Status.unknown:
             ET.SubElement(case, "skipped", {"message": notes or "unknown"})

@@ -25,13 +25,15 @@ def render_table(report: ScanReport, *, color: bool = False, width: int = 120) -
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width,
                       highlight=False, emoji=False, markup=False)
-    table = Table(title=f"kaic · {report.profile_title}", title_justify="left")
+    table = Table(title=Text(f"kaic · {strip_control(report.profile_title)}"),
+                  title_justify="left")
     for column in ("ID", "Level", "Status", "Requirement", "Notes"):
         table.add_column(column, overflow="fold")
     for r in report.requirements:
         notes = "; ".join(r.notes)
         table.add_row(
-            r.id, r.level.value, Text(r.status.value, style=STATUS_STYLE[r.status]),
+            Text(strip_control(r.id)), r.level.value,
+            Text(r.status.value, style=STATUS_STYLE[r.status]),
             Text(strip_control(r.title)), Text(strip_control(notes[:300])),
         )
     console.print(table)
@@ -51,7 +53,7 @@ def render_table(report: ScanReport, *, color: bool = False, width: int = 120) -
             mark = " (waived)" if f.waived else ""
             if f.baseline_state == "unchanged":
                 mark += " (in baseline)"
-            console.print(Text(f"  {where}  [{f.check_id}] {strip_control(f.message)}{mark}"))
+            console.print(Text(strip_control(f"  {where}  [{f.check_id}] {f.message}{mark}")))
         if len(violations) > MAX_VIOLATIONS:
             console.print(Text(f"  … {len(violations) - MAX_VIOLATIONS} more (use --format json "
                                "or sarif for all)"))

@@ -106,4 +106,11 @@ def load_inventory(paths: list[str], *, source: str | None = None,
             from scanner.sources.kustomize import KustomizeSource
 
             inventory.extend(KustomizeSource().load(arg))
+    # Each source bounds what it reads (scanner/limits.py); this bounds the scan as a whole,
+    # whatever mix of sources and PATHs it has.
+    from scanner import limits
+
+    if len(inventory.objects) + len(inventory.skipped) > limits.MAX_DOCUMENTS:
+        raise InputError(f"{' '.join(paths)}: more than {limits.MAX_DOCUMENTS:,} objects and "
+                         "skipped documents in this scan")
     return inventory

@@ -18,19 +18,19 @@ import re
 import shutil
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scanner.errors import InputError
 from scanner.inventory import Inventory, Origin
+from scanner.limits import read_file, read_stream
 from scanner.models import Skipped
 from scanner.sources.helm_lines import HelmLocator, MarkedTemplate, RenderedTemplate, inject_markers
 from scanner.sources.locate import YamlLocator
 from scanner.sources.manifests import _NON_CLUSTER_GROUPS, display_uri, is_kubernetes_object
-from scanner.sources.yamlload import load_documents
+from scanner.sources.yamlload import load_documents, load_one
 
 DEFAULT_RELEASE_NAME = "release-name"  # what `helm template` calls a release without a name
 DEFAULT_NAMESPACE = "default"
@@ -156,8 +156,9 @@ class ChartTree:
 
 def _chart_yaml(directory: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load((directory / "Chart.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        path = directory / "Chart.yaml"
+        data = load_one(read_file(path, str(path)), str(path))
+    except InputError:
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -169,9 +170,12 @@ def _archive_chart_name(archive: Path) -> str | None:
             for member in tar.getmembers():
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml":
-                    data = yaml.safe_load(tar.extractfile(member).read())  # type: ignore[union-attr]
+                    stream = tar.extractfile(member)
+                    # Bounded: the archive may be a gzip bomb (scanner/limits.py).
+                    raw = read_stream(stream, str(archive))  # type: ignore[arg-type]
+                    data = load_one(raw, f"{archive}:{member.name}")
                     return str(data.get("name")) if isinstance(data, dict) else None
-    except (OSError, tarfile.TarError, yaml.YAMLError, AttributeError):
+    except (OSError, tarfile.TarError, InputError, AttributeError, EOFError, zlib.error):
         return None
     return None
 
@@ -231,7 +235,11 @@ def prepare_workspace(original: Path, work: Path, prefix: str, tree: ChartTree,
 
 def _check_dependencies(helm: Any, work: Path, label: str) -> None:
     """`helm template` refuses a chart whose dependencies are not in charts/: so does kaic."""
-    missing = [d["name"] for d in helm.dependency_list(str(work)) if d.get("status") == "missing"]
+    try:
+        listed = helm.dependency_list(str(work))
+    except helm.HelmError as exc:  # an unreadable Chart.yaml fails here first
+        raise InputError(f"{label}: cannot load chart: {_one_line(str(exc))}") from None
+    missing = [d["name"] for d in listed if d.get("status") == "missing"]
     if missing:
         raise InputError(
             f"{label}: dependencies declared in Chart.yaml but missing from charts/: "

@@ -23,10 +23,11 @@ import yaml
 
 from scanner.errors import InputError
 from scanner.inventory import FixedLocator, Inventory, Origin
+from scanner.limits import read_file
 from scanner.models import Skipped, SourceLocation
 from scanner.sources.locate import YamlLocator, parse_field_path
 from scanner.sources.manifests import display_uri, is_kubernetes_object
-from scanner.sources.yamlload import load_documents
+from scanner.sources.yamlload import load_documents, load_one
 
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
@@ -98,8 +99,8 @@ def _pop_origin(obj: dict[str, Any]) -> dict[str, Any]:
     if not annotations:
         del meta["annotations"]
     try:
-        origin = yaml.safe_load(raw) if isinstance(raw, str) else None
-    except yaml.YAMLError:
+        origin = load_one(raw, ORIGIN_ANNOTATION) if isinstance(raw, str) else None
+    except InputError:
         return {}
     return origin if isinstance(origin, dict) else {}
 
@@ -144,8 +145,8 @@ def patch_files(directory: Path) -> list[tuple[Path, dict[str, Any] | None]]:
             return
         seen.add(d)
         try:
-            spec = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            spec = load_one(read_file(file, str(file)), str(file))
+        except InputError:
             return
         if not isinstance(spec, dict):
             return

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from scanner.errors import InputError
+from scanner.limits import check_text_depth, read_file
 from scanner.models import SourceLocation
 from scanner.sources.yamlload import ManifestLoader
 
@@ -77,9 +79,11 @@ class YamlLocator:
             try:
                 text = self.texts.get(path)
                 if text is None:
-                    text = Path(path).read_text(encoding="utf-8")
+                    # Bounded like the first read: the file may have changed since.
+                    text = read_file(Path(path), origin.uri).decode("utf-8-sig")
+                check_text_depth(text, origin.uri)
                 self._trees[path] = list(yaml.compose_all(text, Loader=ManifestLoader))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+            except (InputError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
                 self._trees[path] = []
         return self._trees[path]
 

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import InputError, ReportError
+from scanner.limits import check_value
 from scanner.models import Skipped
 from scanner.sources.cluster import Collection, Input, paused_gc, to_inventory
 
 SCHEMA = "kaic.dev/snapshot/v1"
 KIND = "KaicSnapshot"
 MAX_BYTES_ENV = "KAIC_SNAPSHOT_MAX_BYTES"
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 DEFAULT_MAX_BYTES = 1 << 30
 _CHUNK = 1 << 20
 _MARKER = re.compile(rb'"schema"\s*:\s*"kaic\.dev/snapshot/')
@@ -184,6 +186,16 @@ def read_snapshot(path: Path) -> tuple[Collection, list[Skipped]]:
         raise InputError(f"{path}: snapshot is not UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nesting too deep") from None
+    except ValueError as exc:  # e.g. an integer over Python's 4,300-digit limit
+        raise InputError(f"{path}: invalid JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(data):
+        try:  # a lone \uD800 escape is valid JSON but not Unicode: no UTF-8 writer takes it
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"{path}: invalid JSON: a \\u escape is a lone surrogate, not a "
+                             "Unicode character") from None
     del data
     _need(isinstance(doc, dict), path, "top level must be an object")
     schema = doc.get("schema")
@@ -206,6 +218,8 @@ def read_snapshot(path: Path) -> tuple[Collection, list[Skipped]]:
     kept: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
     for i, obj in enumerate(objects):
+        # Policies see only bounded documents (scanner/limits.py: depth, no cycles).
+        check_value(obj, str(path), f"objects[{i}]")
         if not (isinstance(obj, dict) and isinstance(obj.get("apiVersion"), str)
                 and isinstance(obj.get("kind"), str)):
             skipped.append(Skipped(uri=str(path), reason=f"objects[{i}] is not a Kubernetes "
