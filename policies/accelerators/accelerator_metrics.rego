@@ -125,7 +125,7 @@ _exporter_words := ["dcgm", "device-metrics-exporter", "xpumanager", "xpu-manage
 
 _monitor_text(m) := lower(concat(" ", array.concat(
 	[k8s.name(m)],
-	[sprintf("%v", [v]) | some _, v in k8s.object_at(k8s.object_at(m, ["spec", "selector"]), "matchLabels")],
+	[sprintf("%v", [v]) | v := k8s.object_at(k8s.object_at(m, ["spec", "selector"]), "matchLabels")[_]],
 )))
 
 _meant_for_exporter(m) if {

@@ -230,4 +230,4 @@ configmap(ns, name) := found[0] if {
 }
 
 # configmap_text(cm): all data values of a ConfigMap joined, for substring searches.
-configmap_text(cm) := concat("\n", [v | some _, v in k8s.object_at(cm, "data"); is_string(v)])
+configmap_text(cm) := concat("\n", [v | v := k8s.object_at(cm, "data")[_]; is_string(v)])

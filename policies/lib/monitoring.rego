@@ -161,7 +161,7 @@ _selector_key(m) := key if {
 
 _candidates(index, ns, lbls) := {i |
 	some nk in [ns, "*"]
-	some sk in array.concat([""], [sprintf("%s=%v", [k, v]) | some k, v in k8s.as_object(lbls)])
+	some sk in array.concat([""], [sprintf("%s=%v", [k, v]) | some k; v := k8s.as_object(lbls)[k]])
 	some i in object.get(index, sprintf("%s|%s", [nk, sk]), set())
 }
 

@@ -162,7 +162,7 @@ _node_labels := {
 
 evidence contains {"msg": msg, "ref": k8s.ref(node)} if {
 	some node in k8s.objects_of_kind("Node")
-	techs := {t | some key, t in _node_labels; k8s.label(node, key) == "true"}
+	techs := {t | some key; t := _node_labels[key]; k8s.label(node, key) == "true"}
 	count(techs) > 0
 	msg := sprintf("%s has a confidential-computing CPU: %s", [k8s.describe(node), concat(", ", sort(techs))])
 }

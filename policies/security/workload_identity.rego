@@ -226,7 +226,7 @@ _candidate_label_sets(selector) := {i | some i in object.get(_ai_label_index, pa
 	k := min(object.keys(match_labels))
 	v := match_labels[k]
 	pair := sprintf("%s=%v", [k, v])
-} else := {i | some i, _ in _ai_label_sets}
+} else := {i | some i; _ = _ai_label_sets[i]}
 
 _selects_an_ai_workload(id) if {
 	spec := k8s.object_at(id, "spec")
