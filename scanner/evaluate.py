@@ -15,6 +15,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.engine import Engine, RegoRuntimeError, close_engine, create_engine
+from scanner.errors import PolicyError
 from scanner.inventory import Inventory, Origin
 from scanner.models import (
     CategoryInfo,
@@ -35,6 +36,8 @@ RULES = (FindingKind.deny, FindingKind.warn, FindingKind.evidence, FindingKind.u
 NOTE_SAMPLES = 3
 STATIC_ONLY = "static evidence only: the official proof of this requirement runs workloads"
 NO_CHECK = "no check yet"
+BATCH_PACKAGE = "kaic_internal.batch"
+BATCH_MODULE = "kaic-internal/batch.rego"
 
 # A hook that may mark findings as waived (exceptions, inline annotations); identity by default.
 Waiver = Callable[[list[Finding], Inventory], list[Finding]]
@@ -142,6 +145,24 @@ def _unwrap(document: Any) -> dict[str, Any]:
     return {k: v[0] for k, v in document.items() if isinstance(v, list) and v}
 
 
+def _query_all(engine: Engine, checks: list[Check]) -> dict[str, Any] | None:
+    """Every check's result rules in one query, so that library rules shared by the checks
+    (objects by kind, workload classification, pod specs) are computed once per scan rather
+    than once per check. None when any check fails at run time: the caller then queries check
+    by check, so the error stays with the check that raised it."""
+    if len(checks) < 2:
+        return None
+    # A module rather than a query: regorus refuses long ad-hoc queries.
+    entries = ",\n\t".join(f'"{c.package}": {rules_query(c.package)}' for c in checks)
+    try:
+        engine.add_module(BATCH_MODULE, f"package {BATCH_PACKAGE}\n\nresults := {{\n\t"
+                          f"{entries},\n}}\n")
+        result = engine.query(f"data.{BATCH_PACKAGE}.results")
+    except (RegoRuntimeError, PolicyError):
+        return None
+    return result if isinstance(result, dict) else None
+
+
 def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) -> list[CheckOutcome]:
     """Evaluate each check's package once over the whole inventory.
 
@@ -150,17 +171,22 @@ def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) ->
     keeps location lookups linear in the number of findings.
     """
     engine.set_input_json(inventory.input_json())
+    checks = list(checks)
     outcomes = []
     pending: list[tuple[str, int, CheckOutcome, FindingKind, str, ObjectRef | None, str | None,
                         Origin | None]] = []
+    # regorus takes ad-hoc queries; the opa engine's Data API only data references.
+    rules_only = getattr(engine, "name", "") == "regorus"
+    batch = _query_all(engine, checks) if rules_only else None
     for check in checks:
         outcome = CheckOutcome(check=check)
         outcomes.append(outcome)
-        # regorus takes ad-hoc queries; the opa engine's Data API only data references.
-        rules_only = getattr(engine, "name", "") == "regorus"
         try:
-            document = engine.query(rules_query(check.package) if rules_only
-                                    else f"data.{check.package}")
+            if batch is not None:
+                document = batch.get(check.package)
+            else:
+                document = engine.query(rules_query(check.package) if rules_only
+                                        else f"data.{check.package}")
         except RegoRuntimeError as exc:
             outcome.error = str(exc)
             continue
