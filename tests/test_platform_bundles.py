@@ -19,21 +19,6 @@ PROFILE = load_profile("whitepaper-0.9")
 LIBRARY = load_library()
 REQUIREMENTS = [r.id for r in PROFILE.requirements]
 
-# Known deviations on the bare bundle, each an expected failure that must be removed once
-# resolved (strict xfail: the test fails when the deviation disappears). These checks follow
-# the check contract's "use unknown when only a live cluster could decide" for a bundle that
-# shows no platform capability, which makes the requirement Unknown rather than No; the
-# issue's done-when asks for No. One convention has to be chosen for the whole library.
-_MANIFESTS_UNKNOWN = "reports `unknown` in manifests mode when the bundle shows no {what}, " \
-                     "so the bare bundle is Unknown, not No"
-BARE_DEVIATIONS = {
-    "HW-1.2": "accelerator-metrics " + _MANIFESTS_UNKNOWN.format(what="metrics exporter"),
-    "HW-1.3": "hardware-fault-detection " + _MANIFESTS_UNKNOWN.format(what="GPU health monitor"),
-    "STO-4.2": "gpudirect-storage " + _MANIFESTS_UNKNOWN.format(what="GDS setting"),
-    "SEC-5.3": "sandbox-runtime " + _MANIFESTS_UNKNOWN.format(what="sandboxed RuntimeClass"),
-}
-
-
 def _decided(requirement_id: str) -> None:
     requirement = next(r for r in PROFILE.requirements if r.id == requirement_id)
     if not PROFILE.checks_for(requirement, LIBRARY.checks):
@@ -69,11 +54,7 @@ def test_full_platform_is_full_or_partial(full_platform, requirement_id: str) ->
     assert any(f.kind.value == "evidence" for f in result.findings)
 
 
-@pytest.mark.parametrize("requirement_id", [
-    pytest.param(rid, marks=pytest.mark.xfail(strict=True, reason=BARE_DEVIATIONS[rid]))
-    if rid in BARE_DEVIATIONS else rid
-    for rid in REQUIREMENTS
-])
+@pytest.mark.parametrize("requirement_id", REQUIREMENTS)
 def test_bare_bundle_is_no(bare, requirement_id: str) -> None:
     _decided(requirement_id)
     result = bare[requirement_id]

@@ -243,12 +243,8 @@ unknown contains {"msg": msg} if {
 	)
 }
 
-unknown contains {"msg": msg} if {
-	k8s.is_mode_manifests
-	count(_exporters) == 0
-	count(acc.cluster_policies) == 0
-	msg := "The bundle contains no accelerator metrics exporter (DCGM exporter or a vendor equivalent); whether the cluster exports GPU utilization and memory metrics can only be seen in a live scan"
-}
+# A bundle that shows no such capability is "No" (DESIGN: platform facts come only from the
+# objects in the bundle), like every other platform check; a live scan decides for the cluster.
 
 unknown contains item if {
 	some item in k8s.unreadable_unknowns([

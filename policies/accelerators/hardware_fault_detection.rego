@@ -250,11 +250,8 @@ evidence contains {"msg": msg, "ref": k8s.ref(s)} if {
 # What the input cannot tell
 # ---------------------------------------------------------------------------
 
-unknown contains {"msg": msg} if {
-	k8s.is_mode_manifests
-	count(evidence) == 0
-	msg := "The bundle contains no GPU health monitor (NVSentinel, node-problem-detector with GPU rules, node-status-exporter) and no GPU health conditions or taints; whether the cluster detects accelerator faults can only be seen in a live scan"
-}
+# A bundle that shows no such capability is "No" (DESIGN: platform facts come only from the
+# objects in the bundle), like every other platform check; a live scan decides for the cluster.
 
 unknown contains item if {
 	some item in k8s.unreadable_unknowns([

@@ -175,13 +175,8 @@ unknown contains item if {
 	some item in workloads.unresolved_claim_unknowns("the runtime of its sandbox")
 }
 
-# Offline, an empty result would look like "no sandboxing" although the cluster may
-# well provide it: say that only a live scan can tell.
-unknown contains {"msg": msg} if {
-	k8s.is_mode_manifests
-	not _platform_evidence
-	msg := "The bundle defines no sandboxed RuntimeClass and no agent-sandbox API; whether the cluster provides gVisor or Kata can only be seen in a live scan"
-}
+# A bundle that shows no such capability is "No" (DESIGN: platform facts come only from the
+# objects in the bundle), like every other platform check; a live scan decides for the cluster.
 
 unknown contains item if {
 	some item in k8s.unreadable_unknowns([

@@ -60,15 +60,15 @@ _cases := {
 	},
 	"RuntimeClass with handler runc": {
 		"input": testing.manifests([_rc("standard", "runc"), _agent("standard")]),
-		"want": {"deny": 1, "evidence": 0, "unknown": 1},
+		"want": {"deny": 1, "evidence": 0, "unknown": 0},
 	},
 	"RuntimeClass not in the bundle, sandbox-like name": {
 		"input": testing.manifests([_agent("gvisor")]),
-		"want": {"deny": 0, "evidence": 1, "unknown": 2},
+		"want": {"deny": 0, "evidence": 1, "unknown": 1},
 	},
 	"RuntimeClass not in the bundle, unknown name": {
 		"input": testing.manifests([_agent("nvidia")]),
-		"want": {"deny": 0, "evidence": 0, "unknown": 2},
+		"want": {"deny": 0, "evidence": 0, "unknown": 1},
 	},
 	"RuntimeClass missing in a live cluster": {
 		"input": testing.cluster([_rc("gvisor", "runsc"), _agent("kata")], [["node.k8s.io", "runtimeclasses"]], []),
@@ -90,9 +90,9 @@ _cases := {
 		"input": testing.cluster([], [["agents.x-k8s.io", "sandboxes"]], []),
 		"want": {"deny": 0, "evidence": 1, "unknown": 0},
 	},
-	"empty bundle is unknown, not absent": {
+	"empty bundle shows no capability: No, not Unknown": {
 		"input": testing.manifests([]),
-		"want": {"deny": 0, "evidence": 0, "unknown": 1},
+		"want": {"deny": 0, "evidence": 0, "unknown": 0},
 	},
 	"empty live cluster has no evidence": {
 		"input": testing.cluster([], [], []),

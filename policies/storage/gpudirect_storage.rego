@@ -109,11 +109,8 @@ _kernel_module_choices contains {"object": d, "field": "spec.kernelModuleType", 
 	k8s.object_at(d, "spec").kernelModuleType == "proprietary"
 }
 
-unknown contains {"msg": msg} if {
-	k8s.is_mode_manifests
-	count(evidence) == 0
-	msg := "The bundle does not enable GPUDirect Storage (no GPU Operator gds setting, no nvidia-fs); whether the cluster supports it can only be seen in a live scan"
-}
+# A bundle that shows no such capability is "No" (DESIGN: platform facts come only from the
+# objects in the bundle), like every other platform check; a live scan decides for the cluster.
 
 unknown contains item if {
 	some item in k8s.unreadable_unknowns([

@@ -38,7 +38,7 @@ _cases := {
 	},
 	"gds disabled": {
 		"input": testing.manifests([_cp({"gds": {"enabled": false}})]),
-		"want": {"deny": 0, "evidence": 0, "unknown": 1},
+		"want": {"deny": 0, "evidence": 0, "unknown": 0},
 	},
 	"Kyverno ClusterPolicy named like the operator's": {
 		"input": testing.manifests([{"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "cluster-policy"}, "spec": {"gds": {"enabled": true}}}]),
