@@ -114,12 +114,12 @@ def test_previous_report_works_as_baseline(cli, tmp_path: Path, fmt: str) -> Non
 
 
 def test_missing_capability_is_baselined_too(cli, tmp_path: Path) -> None:
-    # No workloads: ACME-1 and ACME-2 are No without violations (nothing to fingerprint).
+    # No workloads: ACME-1..3 are No without violations (nothing to fingerprint).
     app = tmp_path / "ns.yaml"
     app.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: agents}\n")
     base = tmp_path / "b.json"
     assert scan_json(cli, app, "--write-baseline", str(base))[0].exit_code == 1
-    assert json.loads(base.read_text())["missing"] == ["ACME-1", "ACME-2"]
+    assert json.loads(base.read_text())["missing"] == ["ACME-1", "ACME-2", "ACME-3"]
     assert scan_json(cli, app, "--baseline", str(base))[0].exit_code == 0
     # A baseline without those requirements: they are new failures.
     base.write_text(json.dumps({"schema": "kaic.dev/baseline/v1", "findings": [],
