@@ -154,16 +154,25 @@ def check_text_depth(text: str, uri: str, limit: int | None = None) -> None:
     ):
         return  # at most 2 × 601 + 2 × 350 < _PARSER_SAFE_DEPTH: safe to compose
     depth = 0
-    for event in yaml.parse(text, Loader=_EventLoader):
-        cls = type(event)
-        if cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
-            depth += 1
-            if depth > limit:
-                mark = event.start_mark
-                where = f"{mark.line + 1}:" if mark is not None else ""
-                raise InputError(f"{uri}:{where} nesting deeper than {limit} levels")
-        elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_EventLoader):
+            cls = type(event)
+            if cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+                depth += 1
+                if depth > limit:
+                    mark = event.start_mark
+                    where = f"{mark.line + 1}:" if mark is not None else ""
+                    raise InputError(f"{uri}:{where} nesting deeper than {limit} levels")
+            elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # Newer libyaml (PyYAML >= 6.0.4) stops at its own nesting limit; say it in kaic's
+        # words. Any other syntax error is left to the loader, which reports it with its line.
+        if "nesting depth" not in str(exc):
+            return
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{mark.line + 1}:" if mark is not None else ""
+        raise InputError(f"{uri}:{where} nesting deeper than {limit} levels") from None
 
 
 try:
