@@ -122,13 +122,6 @@ def _make_finding(check: Check, kind: FindingKind, message: str, ref: ObjectRef 
     )
 
 
-def _to_finding(check: Check, kind: FindingKind, item: Any, inventory: Inventory) -> Finding:
-    """One rule result -> Finding. Tolerates conftest-style plain string results."""
-    message, ref, field_path = _finding_parts(item)
-    origin = inventory.find(ref) if ref is not None else None
-    return _make_finding(check, kind, message, ref, field_path, origin)
-
-
 def rules_query(package: str) -> str:
     """A query for just the result rules of a package, each as `[value]` or `[]` when the
     package does not define it. Asking for `data.<package>` would also evaluate, serialise
