@@ -186,7 +186,19 @@ _component_keys := {[c.object.kind, k8s.raw_namespace(c.object), k8s.name(c.obje
 # Requests and nodes
 # ---------------------------------------------------------------------------
 
-container_accelerators(c) := {name |
+container_accelerators(c) := names if {
+	names := _container_accelerators_of[c]
+} else := _container_accelerators(c)
+
+# Memoised per query for the containers of the input's workloads, which several checks
+# ask about (regorus does not memoise function calls).
+_container_accelerators_of[c] := _container_accelerators(c) if {
+	some obj in pods._known_objects
+	some entry in pods.containers(obj)
+	c := entry.container
+}
+
+_container_accelerators(c) := {name |
 	resources := k8s.object_at(c, "resources")
 	some section in ["limits", "requests"]
 	some name, _ in k8s.object_at(resources, section)

@@ -55,6 +55,8 @@ policy_types(np) := types if {
 
 restricts_egress(np) if "Egress" in policy_types(np)
 
+_restricts_egress_value(np) := true if restricts_egress(np) else := false
+
 _pod_selector(np) := k8s.get(np, ["spec", "podSelector"], {})
 
 is_default_deny_egress(np) if {
@@ -78,17 +80,30 @@ _open_rule(rule) if {
 	count(k8s.array_at(rule, "ports")) == 0
 }
 
-ingress_only_selecting(ns, pod_labels) := [np |
-	some np in object.get(_np_by_namespace, ns, [])
-	not restricts_egress(np)
-	np_selects(np, pod_labels)
+ingress_only_selecting(ns, pod_labels) := [f.policy |
+	some f in object.get(_np_facts, ns, [])
+	not f.egress
+	k8s.selector_matches(f.selector, pod_labels)
 ]
 
-_k8s_controls(ns, pod_labels) := [{"policy": np, "open_rules": open_egress_rules(np), "certain": true} |
-	some np in object.get(_np_by_namespace, ns, [])
-	restricts_egress(np)
-	np_selects(np, pod_labels)
+_k8s_controls(ns, pod_labels) := [{"policy": f.policy, "open_rules": f.open_rules, "certain": true} |
+	some f in object.get(_np_facts, ns, [])
+	f.egress
+	k8s.selector_matches(f.selector, pod_labels)
 ]
+
+# _np_facts[ns]: what the controls above need of each NetworkPolicy of namespace ns,
+# worked out once per query rather than once per pod group and policy.
+_np_facts[ns] := [{
+	"policy": np,
+	"egress": _restricts_egress_value(np),
+	"selector": _pod_selector(np),
+	"open_rules": open_egress_rules(np),
+} |
+	some np in policies
+] if {
+	some ns, policies in _np_by_namespace
+}
 
 # ---------------------------------------------------------------------------
 # AdminNetworkPolicy, BaselineAdminNetworkPolicy (v1alpha1), ClusterNetworkPolicy

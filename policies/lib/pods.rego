@@ -61,7 +61,27 @@ workload_kinds := {
 # pod_specs
 # ---------------------------------------------------------------------------
 
-pod_specs(obj) := [t | some t in _templates(obj)]
+# Memoised per query: every check asks for the pod specs, containers and images of the
+# same workloads, and regorus does not memoise function calls. Each table below is a rule,
+# evaluated once per query over the objects of the kinds this library knows, and keyed by
+# the object itself; objects outside it (values built in tests, nested objects) are
+# computed directly. The batch query of all checks thus computes each table once per scan.
+pod_specs(obj) := s if {
+	s := _pod_specs_of[obj]
+} else := _pod_specs(obj)
+
+_pod_specs_of[obj] := _pod_specs(obj) if {
+	some obj in _known_objects
+}
+
+# Objects of the kinds whose pod specs this library reads (KServe/TrainJob model
+# containers included: their kinds are workload kinds too).
+_known_objects := [obj |
+	some kind in workload_kinds
+	some obj in k8s.objects_of_kind(kind)
+]
+
+_pod_specs(obj) := [t | some t in _templates(_template_shape[obj.kind], obj)]
 
 # The entry for a PodTemplateSpec-shaped value ({metadata, spec}) at `at`; `injected`
 # are the labels the owning controller adds to the pods.
@@ -95,29 +115,38 @@ _labels_in(meta) := l if {
 	is_object(l)
 } else := {}
 
-# Each kind below has its own definition; kinds are disjoint, so exactly one applies.
+# Each shape below has its own definition, selected by the first argument: regorus tries
+# every definition of a function on each call, and a constant first argument that does not
+# unify fails at once, where a test of obj.kind in each body cost ~50 us per object.
+_template_shape := object.union(
+	{kind: "spec.template" | some kind in _spec_template_kinds},
+	object.union(
+		{kind: "kubeflow" | some kind in _kubeflow_job_kinds},
+		{
+			"Pod": "Pod", "PodTemplate": "PodTemplate", "Service": "Service", "Job": "Job",
+			"CronJob": "CronJob", "JobSet": "JobSet", "TrainingRuntime": "TrainingRuntime",
+			"ClusterTrainingRuntime": "TrainingRuntime", "LeaderWorkerSet": "LeaderWorkerSet",
+			"RayCluster": "RayCluster", "RayJob": "RayJob", "RayService": "RayService",
+			"InferenceService": "InferenceService", "LLMInferenceService": "LLMInferenceService",
+			"Sandbox": "Sandbox", "SandboxTemplate": "Sandbox",
+		},
+	),
+)
 
-_templates(obj) := [_bare(obj.spec, "spec", k8s.metadata(obj), "metadata", {})] if {
-	obj.kind == "Pod"
-}
 
-_templates(obj) := [_template(obj.template, "template", {})] if {
-	obj.kind == "PodTemplate"
-}
+_templates("Pod", obj) := [_bare(obj.spec, "spec", k8s.metadata(obj), "metadata", {})]
 
-_templates(obj) := [_template(obj.spec.template, "spec.template", {})] if {
-	obj.kind in _spec_template_kinds
-}
+_templates("PodTemplate", obj) := [_template(obj.template, "template", {})]
+
+_templates("spec.template", obj) := [_template(obj.spec.template, "spec.template", {})]
 
 # Knative Service (not core Service: that one has no pod template).
-_templates(obj) := [_template(obj.spec.template, "spec.template", {})] if {
-	obj.kind == "Service"
+_templates("Service", obj) := [_template(obj.spec.template, "spec.template", {})] if {
 	k8s.group(obj) == "serving.knative.dev"
 }
 
 # batch/v1 Job (spec.template) and Volcano Job (spec.tasks[i].template).
-_templates(obj) := array.concat(plain, tasks) if {
-	obj.kind == "Job"
+_templates("Job", obj) := array.concat(plain, tasks) if {
 	injected := _named(obj, {"job-name": k8s.name(obj), "batch.kubernetes.io/job-name": k8s.name(obj)})
 	plain := [t | t := _template(obj.spec.template, "spec.template", injected)]
 	tasks := [t |
@@ -128,31 +157,23 @@ _templates(obj) := array.concat(plain, tasks) if {
 	]
 }
 
-_templates(obj) := [_template(obj.spec.jobTemplate.spec.template, "spec.jobTemplate.spec.template", {})] if {
-	obj.kind == "CronJob"
-}
+_templates("CronJob", obj) := [_template(obj.spec.jobTemplate.spec.template, "spec.jobTemplate.spec.template", {})]
 
-_templates(obj) := _jobset_templates(obj.spec, "spec", k8s.name(obj)) if {
-	obj.kind == "JobSet"
-}
+_templates("JobSet", obj) := _jobset_templates(obj.spec, "spec", k8s.name(obj))
 
 # Kubeflow Trainer runtimes embed a JobSet template at spec.template.
-_templates(obj) := _jobset_templates(obj.spec.template.spec, "spec.template.spec", "") if {
-	obj.kind in {"TrainingRuntime", "ClusterTrainingRuntime"}
-}
+_templates("TrainingRuntime", obj) := _jobset_templates(obj.spec.template.spec, "spec.template.spec", "")
 
-_templates(obj) := [t |
+_templates("LeaderWorkerSet", obj) := [t |
 	some role in ["leaderTemplate", "workerTemplate"]
 	t := _template(
 		obj.spec.leaderWorkerTemplate[role],
 		sprintf("spec.leaderWorkerTemplate.%s", [role]),
 		_named(obj, {"leaderworkerset.sigs.k8s.io/name": k8s.name(obj)}),
 	)
-] if {
-	obj.kind == "LeaderWorkerSet"
-}
+]
 
-_templates(obj) := [t |
+_templates("kubeflow", obj) := [t |
 	spec := k8s.object_at(obj, "spec")
 	some key
 	specs_of_type := spec[key]
@@ -165,30 +186,22 @@ _templates(obj) := [t |
 		sprintf("spec.%s.%s.template", [key, role]),
 		_named(obj, {"training.kubeflow.org/job-name": k8s.name(obj), "training.kubeflow.org/replica-type": lower(role)}),
 	)
-] if {
-	obj.kind in _kubeflow_job_kinds
-}
+]
 
-_templates(obj) := _ray_templates(obj.spec, "spec", k8s.name(obj)) if {
-	obj.kind == "RayCluster"
-}
+_templates("RayCluster", obj) := _ray_templates(obj.spec, "spec", k8s.name(obj))
 
 # RayJob: the cluster it creates plus the optional submitter pod.
-_templates(obj) := array.concat(cluster, submitter) if {
-	obj.kind == "RayJob"
+_templates("RayJob", obj) := array.concat(cluster, submitter) if {
 	cluster := _ray_templates(obj.spec.rayClusterSpec, "spec.rayClusterSpec", "")
 	submitter := [t | t := _template(obj.spec.submitterPodTemplate, "spec.submitterPodTemplate", {})]
 }
 
-_templates(obj) := _ray_templates(obj.spec.rayClusterConfig, "spec.rayClusterConfig", "") if {
-	obj.kind == "RayService"
-}
+_templates("RayService", obj) := _ray_templates(obj.spec.rayClusterConfig, "spec.rayClusterConfig", "")
 
 # KServe InferenceService: each component is a PodSpec inline (plus workerSpec for
 # multi-node serving). KServe labels the pods with the service name and component, and
 # copies the InferenceService's own labels and the component's `labels`.
-_templates(obj) := array.concat(components, workers) if {
-	obj.kind == "InferenceService"
+_templates("InferenceService", obj) := array.concat(components, workers) if {
 	components := [t |
 		some component in _kserve_components
 		spec := obj.spec[component]
@@ -211,21 +224,17 @@ _templates(obj) := array.concat(components, workers) if {
 
 # KServe LLMInferenceService: spec.template / spec.worker are PodSpecs, and the same
 # again under spec.prefill for disaggregated prefill/decode.
-_templates(obj) := [t |
+_templates("LLMInferenceService", obj) := [t |
 	some parts in [["template"], ["worker"], ["prefill", "template"], ["prefill", "worker"]]
 	t := _bare(
 		object.get(obj, array.concat(["spec"], parts), null),
 		concat(".", array.concat(["spec"], parts)),
 		k8s.metadata(obj), "metadata", {},
 	)
-] if {
-	obj.kind == "LLMInferenceService"
-}
+]
 
 # agent-sandbox Sandbox (agents.x-k8s.io) and SandboxTemplate (extensions.agents.x-k8s.io).
-_templates(obj) := [_template(obj.spec.podTemplate, "spec.podTemplate", {})] if {
-	obj.kind in {"Sandbox", "SandboxTemplate"}
-}
+_templates("Sandbox", obj) := [_template(obj.spec.podTemplate, "spec.podTemplate", {})]
 
 # Controller-added labels carry the owner's name; objects without one (generateName)
 # get none, rather than labels with an empty value.
@@ -284,7 +293,13 @@ _ray_labels(cluster_name, node_type, group_name) := object.union(
 
 _container_fields := ["initContainers", "containers", "ephemeralContainers"]
 
-containers(obj) := containers_of(obj, pod_specs(obj))
+containers(obj) := c if {
+	c := _containers_of[obj]
+} else := containers_of(obj, pod_specs(obj))
+
+_containers_of[obj] := containers_of(obj, pod_specs(obj)) if {
+	some obj in _known_objects
+}
 
 # containers_of(obj, specs): containers(obj) when pod_specs(obj) is already at hand
 # (regorus does not memoise function calls, so callers that need both compute once).
@@ -349,7 +364,15 @@ _trainjob_trainer(obj) := [entry |
 	}
 ]
 
-images(obj) := array.concat(container_images, model_images) if {
+images(obj) := i if {
+	i := _images_of[obj]
+} else := _images(obj)
+
+_images_of[obj] := _images(obj) if {
+	some obj in _known_objects
+}
+
+_images(obj) := array.concat(container_images, model_images) if {
 	container_images := [{"image": c.container.image, "path": k8s.path(c.path, "image"), "container_path": c.path, "name": c.name} |
 		some c in containers(obj)
 		is_string(c.container.image)
@@ -384,7 +407,15 @@ _oci_model_uris(obj) := [[obj.spec.model.uri, "spec.model.uri", "spec.model", "m
 # Pod labels
 # ---------------------------------------------------------------------------
 
-pod_label_sets(obj) := [{"labels": p.labels, "path": p.metadata_path} | some p in specs] if {
+pod_label_sets(obj) := s if {
+	s := _pod_label_sets_of[obj]
+} else := _pod_label_sets(obj)
+
+_pod_label_sets_of[obj] := _pod_label_sets(obj) if {
+	some obj in _known_objects
+}
+
+_pod_label_sets(obj) := [{"labels": p.labels, "path": p.metadata_path} | some p in specs] if {
 	specs := pod_specs(obj)
 	count(specs) > 0
 } else := [{"labels": _controller_labels(obj), "path": "metadata"}]

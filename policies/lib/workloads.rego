@@ -59,9 +59,8 @@ kind_classes := {
 	"SandboxTemplate": "agent", # the pod template SandboxClaims run
 }
 
-# Accelerator extended resources: exact names and name prefixes.
-_accelerator_names := {"nvidia.com/gpu", "amd.com/gpu", "google.com/tpu"}
-
+# Accelerator extended resources, by name prefix (the exact names nvidia.com/gpu,
+# amd.com/gpu and google.com/tpu are prefixes of themselves).
 _accelerator_prefixes := [
 	"nvidia.com/gpu", "nvidia.com/mig-", "amd.com/gpu", "gpu.intel.com/",
 	"google.com/tpu", "aws.amazon.com/neuron", "habana.ai/gaudi",
@@ -71,16 +70,30 @@ _accelerator_prefixes := [
 
 # Candidates: objects that carry pod specs or are well-known AI kinds. Labels on other
 # objects (a chart that labels its ConfigMaps and Services too) do not make workloads.
-# Each candidate's pod specs are computed once here (regorus does not memoise function
-# calls), and the classification is kept in rules that are evaluated once per query.
+# Each candidate is classified once per query, in _class_of (regorus does not memoise
+# function calls), and checks read the classification from these rules.
 classified := [{"object": obj, "class": c} |
+	some obj in _candidates
+	not k8s.controller_in_input(obj)
+	_is_workload_object(obj, pods.pod_specs(obj))
+	c := _class_of[obj]
+	c != ""
+]
+
+_candidates := [obj |
 	some kind in _candidate_kinds
 	some obj in k8s.objects_of_kind(kind)
-	not k8s.controller_in_input(obj)
-	specs := pods.pod_specs(obj)
-	_is_workload_object(obj, specs)
-	c := _class(obj, specs)
 ]
+
+# _class_of[obj]: the class of every candidate, "" when it is not an AI workload; keyed by
+# the object itself, so that class(obj) is a lookup for the objects of the input.
+_class_of[obj] := _class_or_none(obj) if {
+	some obj in _candidates
+}
+
+_class_or_none(obj) := c if {
+	c := _class(obj, pods.pod_specs(obj))
+} else := ""
 
 _candidate_kinds := pods.workload_kinds | object.keys(kind_classes)
 
@@ -104,7 +117,12 @@ inference_workloads := object.get(ai_workloads_by_class, "inference", [])
 
 training_workloads := object.get(ai_workloads_by_class, "training", [])
 
-class(obj) := _class(obj, pods.pod_specs(obj))
+class(obj) := c if {
+	c := _class_of[obj]
+	c != ""
+} else := _class(obj, pods.pod_specs(obj)) if {
+	not _class_of[obj]
+}
 
 _class(obj, specs) := c if {
 	c := _label_class(obj, specs)
@@ -136,12 +154,11 @@ is_inference(obj) if class(obj) == "inference"
 
 is_training(obj) if class(obj) == "training"
 
-accelerator_resource(name) if name in _accelerator_names
-
+# One builtin call rather than a loop over the prefixes: this runs for every resource
+# name of every container, in several checks.
 accelerator_resource(name) if {
 	is_string(name)
-	some prefix in _accelerator_prefixes
-	startswith(name, prefix)
+	strings.any_prefix_match(name, _accelerator_prefixes)
 }
 
 requests_accelerators(obj) if _requests_accelerators(obj, pods.pod_specs(obj))
