@@ -177,16 +177,25 @@ _skipped(v, names) if {
 # Images of AI workloads, with the verifiers that cover each
 # ---------------------------------------------------------------------------
 
+# The names each verifier engine matches, once per distinct image reference (workloads
+# share a few images: parsing each reference once keeps this linear in distinct images).
+_image_names[image] := {
+	"sigstore": images.name_of(ref, images.default_registry),
+	"kyverno": {image, images.name_of(ref, "docker.io")},
+} if {
+	some image in {i.image |
+		some w in workloads.ai_workloads
+		some i in pods.images(w)
+	}
+	ref := images.parse(image)
+}
+
 _images := [entry |
 	some w in workloads.ai_workloads
 	w.kind != "SandboxClaim"
 	ns := k8s.namespace(w)
 	some i in pods.images(w)
-	ref := images.parse(i.image)
-	names := {
-		"sigstore": images.name_of(ref, images.default_registry),
-		"kyverno": {i.image, images.name_of(ref, "docker.io")},
-	}
+	names := _image_names[i.image]
 	entry := {
 		"workload": w,
 		"namespace": ns,
