@@ -388,8 +388,9 @@ def ensure(out: Path, objects: int, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     marker = out / "corpus.json"
     if marker.is_file():
         existing = json.loads(marker.read_text())
+        # A corpus made before kaic could write snapshots has none: make it again.
         if existing.get("schema") == SCHEMA and (existing["objects"], existing["seed"]) == (
-                objects, seed):
+                objects, seed) and existing.get("snapshot"):
             return existing
     if out.exists():
         import shutil

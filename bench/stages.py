@@ -89,17 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path")
     parser.add_argument("--profile", default="whitepaper-0.9")
+    parser.add_argument("--profile-file", type=Path,
+                        help="a profile file (bench/allchecks.py writes one with every check)")
     parser.add_argument("--cprofile", type=Path, help="also write a cProfile of the scan here")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    profile = str(args.profile_file) if args.profile_file else args.profile
     if args.cprofile:
         import cProfile
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(measure, args.path, args.profile)
+        result = profiler.runcall(measure, args.path, profile)
         profiler.dump_stats(args.cprofile)
     else:
-        result = measure(args.path, args.profile)
+        result = measure(args.path, profile)
     print(json.dumps(result))
     return 0
 

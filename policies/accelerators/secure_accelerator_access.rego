@@ -71,7 +71,7 @@ import rego.v1
 
 import data.kaic.lib.accelerators as acc
 import data.kaic.lib.k8s
-import data.kaic.lib.pods
+import data.kaic.lib.workload_index as windex
 import data.kaic.lib.workloads
 
 # ---------------------------------------------------------------------------
@@ -107,13 +107,9 @@ evidence contains {"msg": msg, "ref": k8s.ref(node)} if {
 # ---------------------------------------------------------------------------
 
 # Every top-level pod-carrying object that is not accelerator infrastructure.
-_subjects := [{"object": obj, "specs": specs} |
-	some kind in pods.workload_kinds
-	some obj in k8s.objects_of_kind(kind)
-	not k8s.controller_in_input(obj)
-	specs := pods.pod_specs(obj)
-	count(specs) > 0
-	not acc.is_component(obj)
+_subjects := [{"object": t.w, "specs": t.specs} |
+	some t in windex.pod_templates
+	not acc.is_component(t.w)
 ]
 
 _containers contains {"object": s.object, "pod": p, "c": c} if {

@@ -193,7 +193,7 @@ container_accelerators(c) := names if {
 # Memoised per query for the containers of the input's workloads, which several checks
 # ask about (regorus does not memoise function calls).
 _container_accelerators_of[c] := _container_accelerators(c) if {
-	some obj in pods._known_objects
+	some obj in pods.known_objects
 	some entry in pods.containers(obj)
 	c := entry.container
 }

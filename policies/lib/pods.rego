@@ -71,15 +71,24 @@ pod_specs(obj) := s if {
 } else := _pod_specs(obj)
 
 _pod_specs_of[obj] := _pod_specs(obj) if {
-	some obj in _known_objects
+	some obj in known_objects
 }
 
-# Objects of the kinds whose pod specs this library reads (KServe/TrainJob model
-# containers included: their kinds are workload kinds too).
-_known_objects := [obj |
-	some kind in workload_kinds
-	some obj in k8s.objects_of_kind(kind)
-]
+# known_objects: the objects of the kinds whose pod specs this library reads (KServe and
+# TrainJob model containers included: their kinds are workload kinds too). Core Services
+# are left out (only Knative's serving.knative.dev Services carry a pod template), so
+# that a bundle's many plain Services cost nothing in the tables above.
+known_objects := array.concat(
+	[obj |
+		some kind in workload_kinds
+		kind != "Service"
+		some obj in k8s.objects_of_kind(kind)
+	],
+	[obj |
+		some obj in k8s.objects_of_kind("Service")
+		k8s.group(obj) == "serving.knative.dev"
+	],
+)
 
 _pod_specs(obj) := [t | some t in _templates(_template_shape[obj.kind], obj)]
 
@@ -298,7 +307,7 @@ containers(obj) := c if {
 } else := containers_of(obj, pod_specs(obj))
 
 _containers_of[obj] := containers_of(obj, pod_specs(obj)) if {
-	some obj in _known_objects
+	some obj in known_objects
 }
 
 # containers_of(obj, specs): containers(obj) when pod_specs(obj) is already at hand
@@ -369,7 +378,7 @@ images(obj) := i if {
 } else := _images(obj)
 
 _images_of[obj] := _images(obj) if {
-	some obj in _known_objects
+	some obj in known_objects
 }
 
 _images(obj) := array.concat(container_images, model_images) if {
@@ -412,7 +421,7 @@ pod_label_sets(obj) := s if {
 } else := _pod_label_sets(obj)
 
 _pod_label_sets_of[obj] := _pod_label_sets(obj) if {
-	some obj in _known_objects
+	some obj in known_objects
 }
 
 _pod_label_sets(obj) := [{"labels": p.labels, "path": p.metadata_path} | some p in specs] if {

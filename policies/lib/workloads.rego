@@ -80,10 +80,12 @@ classified := [{"object": obj, "class": c} |
 	c != ""
 ]
 
-_candidates := [obj |
-	some kind in _candidate_kinds
+# (Core Services, which pods.known_objects leaves out, have no pod specs and are not a
+# well-known AI kind, so they are never AI workloads.)
+_candidates := array.concat(pods.known_objects, [obj |
+	some kind in object.keys(kind_classes) - pods.workload_kinds
 	some obj in k8s.objects_of_kind(kind)
-]
+])
 
 # _class_of[obj]: the class of every candidate, "" when it is not an AI workload; keyed by
 # the object itself, so that class(obj) is a lookup for the objects of the input.
@@ -94,8 +96,6 @@ _class_of[obj] := _class_or_none(obj) if {
 _class_or_none(obj) := c if {
 	c := _class(obj, pods.pod_specs(obj))
 } else := ""
-
-_candidate_kinds := pods.workload_kinds | object.keys(kind_classes)
 
 _is_workload_object(obj, _) if kind_classes[obj.kind]
 

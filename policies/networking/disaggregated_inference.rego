@@ -74,7 +74,7 @@ _entries contains entry if {
 	some t in windex.pod_templates
 	w := t.w
 	specs := t.specs
-	containers := pods.containers_of(w, specs)
+	containers := pods.containers(w)
 	some p in specs
 	configured := {r | some c in containers; c.pod_path == p.path; some r in _engine_roles(c.container)}
 	[declared, source, field] := _declared(w, p, configured)
