@@ -71,3 +71,18 @@ def _containers(doc: dict) -> list[dict]:
         return doc["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"][
             "containers"]
     return doc["spec"]["template"]["spec"]["containers"]
+
+
+def test_all_checks_profile_selects_every_check(tmp_path: Path) -> None:
+    # The benchmark scans with every check loaded, not one catalogue's selection.
+    from bench import allchecks
+    from scanner.policies import load_library
+    from scanner.profiles import load_profile
+
+    path = tmp_path / "all.yaml"
+    written = allchecks.write_profile(path)
+    library = load_library()
+    profile = load_profile(str(path))
+    selected = {c.id for r in profile.requirements for c in profile.checks_for(r, library.checks)}
+    assert written == len(library.checks)
+    assert selected == {c.id for c in library.checks}

@@ -115,3 +115,15 @@ def test_every_module_compiles_in_a_fresh_engine() -> None:
     engine = create_engine()
     for path, text in {**LIBRARY.modules, **LIBRARY.tests}.items():
         engine.add_module(path, text)
+
+
+def test_bundled_metadata_fast_loader_reads_what_the_bounded_loader_reads() -> None:
+    # kaic's own METADATA blocks are parsed with libyaml; custom policy directories with the
+    # bounded pure-Python loader. Both must give the same metadata for every bundled check.
+    from scanner.policies import parse_metadata
+
+    for check in load_library().checks:
+        text = check.path.read_text(encoding="utf-8")
+        fast = parse_metadata(text, check.path, bundled=True)
+        bounded = parse_metadata(text, check.path)
+        assert fast is not None and fast == bounded == check.metadata, check.id

@@ -123,3 +123,33 @@ test_labels_include_controller_labels if {
 	[p.labels | some p in pods.pod_specs(isvc)] == [{"team": "a", "tier": "gpu", "serving.kserve.io/inferenceservice": "m", "component": "predictor"}]
 	[p.metadata_path | some p in pods.pod_specs(js)] == ["spec.replicatedJobs[0].template.spec.template.metadata"]
 }
+
+# The per-query tables (pod specs, containers, images, label sets keyed by object) give
+# exactly what the direct computation gives, for objects of the input; objects that are not
+# in the input (values built by a check) are computed directly, with the same result.
+test_memoised_tables_match_direct_computation if {
+	deployment := {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "ml"}, "spec": {"template": _template}}
+	knative := {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": {"name": "k"}, "spec": {"template": _template}}
+	core := {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"selector": {"app": "x"}}}
+	inp := {"objects": [deployment, knative, core]}
+	known := pods.known_objects with input as inp
+	known == [deployment, knative] # plain Services carry no pod template
+	some obj in [deployment, knative]
+	tables := [
+		pods._pod_specs_of[obj], pods._containers_of[obj],
+		pods._images_of[obj], pods._pod_label_sets_of[obj],
+	] with input as inp
+	tables == [pods._pod_specs(obj), pods.containers_of(obj, pods._pod_specs(obj)), pods._images(obj), pods._pod_label_sets(obj)]
+	count(tables[1]) == 2
+	pods.containers(obj) == tables[1] with input as inp
+	pods.containers(obj) == tables[1] with input as {"objects": []}
+}
+
+# A Knative Service has a pod template; a core Service, in or out of the input, has none.
+test_pod_specs_of_services if {
+	knative := {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "spec": {"template": _template}}
+	core := {"apiVersion": "v1", "kind": "Service", "spec": {"template": _template}}
+	_paths(knative) == ["spec.template.spec"]
+	_paths(core) == []
+	pods.pod_specs(core) == [] with input as {"objects": [core]}
+}

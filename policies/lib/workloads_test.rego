@@ -84,3 +84,17 @@ test_sandbox_claim_resolution if {
 	unknowns := workloads.unresolved_claim_unknowns("its runtime") with input as inp
 	unknowns == {{"msg": "SandboxClaim a/c3: its SandboxTemplate (missing) is not in the input, so its runtime cannot be checked"}}
 }
+
+# class(obj) reads the per-query table for objects of the input and computes the same
+# answer for objects that are not in it.
+test_class_is_the_same_from_the_table_and_computed if {
+	gpu := {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "g"}, "spec": {"template": {"spec": {"containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}
+	web := {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"}, "spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}
+	inp := {"objects": [gpu, web]}
+	workloads.class(gpu) == "accelerated" with input as inp
+	workloads.class(gpu) == "accelerated" with input as {"objects": []}
+	not workloads.class(web) with input as inp
+	not workloads.class(web) with input as {"objects": []}
+	workloads._class_of[web] == "" with input as inp
+	[x.object | some x in workloads.classified] == [gpu] with input as inp
+}
