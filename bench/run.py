@@ -64,6 +64,7 @@ class Runs:
     seconds: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
+    error: str | None = None  # why the command failed; no further runs of it were made
 
     @property
     def median(self) -> float:
@@ -93,8 +94,13 @@ def run_once(cmd: list[str], *, cwd: Path, env: dict[str, str], ok: tuple[int, .
     stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     proc.returncode = code
     if code not in ok:
-        raise SystemExit(f"bench: {' '.join(cmd)} exited {code}:\n{stderr[-2000:]}")
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+        raise RunFailed(f"exit {code}: {last[:300]}")
     return elapsed, usage.ru_maxrss, code
+
+
+class RunFailed(Exception):
+    """A measured command exited with an unexpected code (its last stderr line attached)."""
 
 
 def repeat(runs: list[Runs], cmds: list[list[str]], n: int, *, cwd: Path, env: dict[str, str],
@@ -105,7 +111,15 @@ def repeat(runs: list[Runs], cmds: list[list[str]], n: int, *, cwd: Path, env: d
         if i % 2:
             order.reverse()
         for j in order:
-            seconds, rss, code = run_once(cmds[j], cwd=cwd, env=env, ok=ok)
+            if runs[j].error:
+                continue
+            try:
+                seconds, rss, code = run_once(cmds[j], cwd=cwd, env=env, ok=ok)
+            except RunFailed as exc:
+                # Recorded and reported in results.md; the other measurements go on.
+                runs[j].error = str(exc)
+                print(f"  {runs[j].label}: FAILED ({exc})", flush=True)
+                continue
             runs[j].seconds.append(seconds)
             runs[j].rss_kib.append(rss)
             runs[j].exit_codes.append(code)
@@ -278,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         alone = [Runs("kaic")]
         repeat(alone, [kaic_sarif], runs, cwd=ROOT, env=env)
         report["side_by_side"] = alone
+    for measured in report["side_by_side"]:
+        if measured.error:  # the ratio is the point of the benchmark: nothing to report
+            raise SystemExit(f"bench: {measured.label} failed on the 2,000-document corpus: "
+                             f"{measured.error}")
     report["small_corpus"] = small
     report["floor_small"] = parse_floor(small_dir)
 
@@ -285,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     startup = [Runs("kaic --help"), Runs("kaic --version")]
     repeat(startup, [[*kaic_cmd(), "--help"], [*kaic_cmd(), "--version"]], max(runs, 10),
            cwd=ROOT, env=env, ok=(0,))
+    if any(measured.error for measured in startup):
+        raise SystemExit(f"bench: kaic --help/--version failed: {startup}")
     report["startup"] = startup
 
     # 3. Scaling, kaic alone.
@@ -400,6 +420,10 @@ def render(r: dict[str, Any]) -> str:
     for row in r["scaling"]:
         for item in row["inputs"]:
             runs: Runs = item["runs"]
+            if runs.error or not runs.seconds:
+                lines.append(f"| {row['objects']:,} | {item['label']} ({item['note']}) | "
+                             f"failed: {runs.error} | – | – | – | – |")
+                continue
             by_input.setdefault(item["label"], {})[row["objects"]] = runs
             is_yaml = item["label"] == "manifests"
             floor_cells = (f"{row['floor']:.2f} | {runs.median / row['floor']:.2f}x" if is_yaml

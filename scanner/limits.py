@@ -25,7 +25,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest single input (file, stdin, or decompressed snapshot) read into memory."""
 
 MAX_DOCUMENTS = 100_000
-"""YAML/JSON documents plus `List` items per scan (empty documents count too)."""
+"""YAML/JSON documents per scan, a `List` counting as its items (empty documents count too)."""
 
 MAX_DEPTH = 100
 """Nesting depth of one document or object (the deepest real CRD measured is 39; regorus'

@@ -143,6 +143,20 @@ def test_document_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     (tmp_path / "b.yaml").write_bytes(b"---\n".join([NAMESPACE] * 30))
     code, _, stderr = scan_json(str(tmp_path))
     assert code == 2 and "b.yaml: more than 50 documents" in stderr
+    # A List counts as its items: exactly the limit in one List is accepted, one more is not.
+    def namespaces(n: int) -> str:
+        return json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"n{i}"}}
+            for i in range(n)]})
+
+    listed = tmp_path / "list" / "list.json"
+    listed.parent.mkdir()
+    listed.write_text(namespaces(50))
+    code, out, stderr = scan_json(str(listed))
+    assert code != 2 and out["summary"]["objects"] == 50, stderr
+    listed.write_text(namespaces(51))
+    code, _, stderr = scan_json(str(listed))
+    assert code == 2 and "more than 50 documents" in stderr
     # Empty documents count too, so 64 MiB of `---` cannot spin through millions of them.
     budget = DocumentBudget(limit=3)
     with pytest.raises(InputError, match="more than 3 documents"):

@@ -167,7 +167,8 @@ class ManifestSource:
                 )
                 continue
             if _is_list(doc):
-                self.budget.take(uri, len(doc["items"]))
+                # A List stands for its items: the document taken above counts as the first.
+                self.budget.take(uri, max(len(doc["items"]) - 1, 0))
                 for item_index, item in enumerate(doc["items"]):
                     if is_kubernetes_object(item):
                         inventory.add(item, Origin(uri, self.locator, (key, doc_index, item_index)))
