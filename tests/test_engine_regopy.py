@@ -159,6 +159,10 @@ REGO_CPP_BUGS = [
     ("5: not inside every",
      'ws := [{"on": true}]\n\nv if {\n\tevery w in ws {\n\t\tnot w.on\n\t}\n}\n', None, True),
     # rego-cpp rejects the module, so every query of an interpreter that holds it fails.
+    ("10: call argument with an unbound index",
+     "xs := [{}, 1]\n\nv := [i | some i; is_object(xs[i])]\n", [0], []),
+    ("11: regex inline flag", 'v := regex.match(`(?i)a`, "A")\n', True, None),
+    ("11: regex dot matches a newline", 'v := regex.match(`a.*b`, "a\\nb")\n', False, True),
     ("9: array pattern on a function argument in a comprehension",
      "f(o) := [b | [b] := o]\n\nv := f([1])\n", [1],
      "wellformed_error: Unable to unify due to cycle"),
