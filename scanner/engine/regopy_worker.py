@@ -83,7 +83,7 @@ def _output_error(output: Any) -> str:
 
 
 _DATA_REF = re.compile(r"^data((?:\.[A-Za-z_]\w*)+)$")
-_BARE_DATA = re.compile(r"\bdata\b(?!\.)")
+_BARE_DATA = re.compile(r"(?<![.\w])data\b(?!\.)")
 
 
 class _Plans:
@@ -154,17 +154,19 @@ class _Plans:
     def query(self, query: str) -> Any:
         """rego-cpp's output for `query`."""
         package = self._package(query)
-        closure = self._closure(query)
         if package is not None:
             if self._bundle is None:
                 self._bundle = self._build(tuple(self.sources))
-            bundle = self._bundle
-            if not bundle:
-                if closure not in self._closures:
-                    self._closures[closure] = self._build(closure)
-                bundle = self._closures[closure]
-            if bundle:
-                return self.runner.query_bundle_entrypoint(bundle, package.replace(".", "/"))
+            if self._bundle:
+                return self.runner.query_bundle_entrypoint(self._bundle,
+                                                           package.replace(".", "/"))
+        closure = self._closure(query)
+        if package is not None:
+            if closure not in self._closures:
+                self._closures[closure] = self._build(closure)
+            if self._closures[closure]:
+                return self.runner.query_bundle_entrypoint(self._closures[closure],
+                                                           package.replace(".", "/"))
         # Not a whole package, or its modules cannot be built: the plain interpreter, with
         # only the modules the query reaches, evaluates it or says why it cannot.
         if closure not in self._interpreters:
