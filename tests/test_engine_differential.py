@@ -19,6 +19,8 @@ docs/engines.md); a new divergence, or a listed one that no longer occurs, fails
 from __future__ import annotations
 
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +272,19 @@ def test_each_check_is_evaluated_with_its_import_closure() -> None:
     assert "policies/lib/k8s.rego" in closure and "policies/lib/accelerators.rego" in closure
     assert "policies/lib/otel.rego" not in closure
     assert all(len(closure_modules(c)) < len(LIBRARY.modules) for c in LIBRARY.checks)
+
+
+def test_a_rego_cpp_crash_is_a_divergence_of_one_comparison(inputs) -> None:
+    engines = _Engines(LIBRARY.check("ai-operator-crds"))
+    try:
+        engines.set_input_json(inputs["examples/bad-bundle"])
+        os.kill(engines.regopy.pid, signal.SIGSEGV)  # what a rego-cpp segfault does
+        query = "data.kaic.operators.ai_operator_crds"
+        assert str(engines.evaluate("regopy", query)).startswith(
+            "crash: the regopy engine crashed (signal 11, SIGSEGV)")
+        assert engines.evaluate("regopy", query) == engines.evaluate("regorus", query)
+    finally:
+        engines.close()
 
 
 def test_the_objects_comparison_sees_a_real_difference(inputs) -> None:
