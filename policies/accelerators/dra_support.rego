@@ -222,7 +222,10 @@ deny contains {"msg": msg, "ref": k8s.ref(dc), "field": "spec.selectors"} if {
 
 # Device requests of a claim or claim template: [{"request", "path"}].
 _requests(obj) := [{"request": r, "path": sprintf("%s[%d]", [base, i])} |
-	[spec, base] := _claim_spec(obj)
+	# Destructured in two steps: rego-cpp 1.5.2 rejects an array pattern on a call with a
+	# function argument here ("Unable to unify due to cycle"; docs/engines.md, bug 9).
+	claim_spec := _claim_spec(obj)
+	[spec, base] := claim_spec
 	some i, r in k8s.array_at(spec, ["devices", "requests"])
 	is_object(r)
 ]

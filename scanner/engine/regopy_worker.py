@@ -21,6 +21,8 @@ import re
 import sys
 from typing import Any, BinaryIO
 
+from scanner.engine.modules import arity_safe_order, import_closure, package_of, references
+
 _ERROR = re.compile(r"\(error \d+:(?P<file>[^|]*)\|(?P<offset>\d+)\|\d+\s*"
                     r"\(errormsg \d+:(?P<msg>[^)]*)\)")
 
@@ -80,55 +82,106 @@ def _output_error(output: Any) -> str:
     return messages[0] if messages else "evaluation failed in rego-cpp"
 
 
-_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _DATA_REF = re.compile(r"^data((?:\.[A-Za-z_]\w*)+)$")
+_BARE_DATA = re.compile(r"(?<![.\w])data\b(?!\.)")
 
 
 class _Plans:
-    """rego-cpp compiles every module again on each `query()` (about half a second for kaic's
-    library); a bundle built once, with every package as an entrypoint, evaluates a package
-    in milliseconds. Queries for anything but a whole package use the plain interpreter."""
+    """How queries reach rego-cpp, which has three limits kaic works around here
+    (docs/engines.md):
 
-    def __init__(self) -> None:
+    - it compiles every module again on each `query()` (about half a second for kaic's
+      library), so a package is evaluated through a bundle built once, with every package as
+      an entrypoint, in milliseconds;
+    - one module it cannot compile ("Unable to unify due to cycle", bug 9) makes every query
+      fail, so when the bundle of the whole library cannot be built, a package is evaluated
+      with only the modules it reaches (its import closure), in a bundle per closure;
+    - it crashes when two packages define a function of the same name with different numbers
+      of arguments and the one with fewer is loaded first (bug 8), so modules are always
+      loaded in `arity_safe_order`.
+    """
+
+    def __init__(self, regopy: Any) -> None:
+        self.regopy = regopy
         self.sources: dict[str, str] = {}
         self.data: list[str] = []
-        self.bundle: Any = None  # None: not built yet; False: the build failed
+        self.input: str | None = None
+        self.runner = regopy.Interpreter()  # holds only the input; bundles carry the rest
+        self._bundle: Any = None  # the whole library's: None not built yet, False failed
+        self._closures: dict[tuple[str, ...], Any] = {}  # closure -> bundle or False
+        self._interpreters: dict[tuple[str, ...], Any] = {}  # closure -> plain interpreter
 
     def changed(self) -> None:
-        self.bundle = None
+        self._bundle = None
+        self._closures.clear()
+        self._interpreters.clear()
 
-    def entrypoint(self, query: str) -> str | None:
+    def set_input(self, input_json: str) -> None:
+        self.runner.set_input_term(input_json)
+        for interpreter in self._interpreters.values():
+            interpreter.set_input_term(input_json)
+        self.input = input_json
+
+    def _builder(self, paths: tuple[str, ...]) -> Any:
+        interpreter = self.regopy.Interpreter()
+        subset = {path: self.sources[path] for path in paths}
+        for path in arity_safe_order(subset):
+            interpreter.add_module(path, subset[path])
+        for data in self.data:
+            interpreter.add_data_json(data)
+        return interpreter
+
+    def _build(self, paths: tuple[str, ...]) -> Any:
+        packages = sorted({p for path in paths for p in [package_of(self.sources[path])] if p})
+        try:
+            bundle = self._builder(paths).build(None, [p.replace(".", "/") for p in packages])
+        except self.regopy.RegoError:
+            return False
+        return bundle if bundle.ok() else False
+
+    def _package(self, query: str) -> str | None:
         match = _DATA_REF.match(query.strip())
         if match is None:
             return None
         package = match.group(1)[1:]
-        packages = {m.group(1) for text in self.sources.values()
-                    for m in [_PACKAGE.search(text)] if m}
-        return package.replace(".", "/") if package in packages else None
+        return package if any(package_of(t) == package for t in self.sources.values()) else None
 
-    def get(self, regopy: Any) -> Any:
-        if self.bundle is None:
-            builder = regopy.Interpreter()
-            for path, text in self.sources.items():
-                builder.add_module(path, text)
-            for data in self.data:
-                builder.add_data_json(data)
-            packages = sorted({m.group(1) for text in self.sources.values()
-                               for m in [_PACKAGE.search(text)] if m})
-            try:
-                bundle = builder.build(None, [p.replace(".", "/") for p in packages])
-                self.bundle = bundle if bundle.ok() else False
-            except regopy.RegoError:
-                self.bundle = False  # the plain interpreter reports the error per query
-        return self.bundle
+    def _closure(self, query: str) -> tuple[str, ...]:
+        if _BARE_DATA.search(query):
+            return tuple(self.sources)
+        return tuple(import_closure(self.sources, references(query)))
+
+    def query(self, query: str) -> Any:
+        """rego-cpp's output for `query`."""
+        package = self._package(query)
+        if package is not None:
+            if self._bundle is None:
+                self._bundle = self._build(tuple(self.sources))
+            if self._bundle:
+                return self.runner.query_bundle_entrypoint(self._bundle,
+                                                           package.replace(".", "/"))
+        closure = self._closure(query)
+        if package is not None:
+            if closure not in self._closures:
+                self._closures[closure] = self._build(closure)
+            if self._closures[closure]:
+                return self.runner.query_bundle_entrypoint(self._closures[closure],
+                                                           package.replace(".", "/"))
+        # Not a whole package, or its modules cannot be built: the plain interpreter, with
+        # only the modules the query reaches, evaluates it or says why it cannot.
+        if closure not in self._interpreters:
+            interpreter = self._builder(closure)
+            if self.input is not None:
+                interpreter.set_input_term(self.input)
+            self._interpreters[closure] = interpreter
+        return self._interpreters[closure].query(query)
 
 
 def serve(stdin: BinaryIO, out: BinaryIO) -> None:
     """Answer requests until `exit` or end of input."""
     import regopy
 
-    interpreter = regopy.Interpreter()
-    plans = _Plans()
+    plans = _Plans(regopy)
     sources = plans.sources
 
     def answer(payload: dict[str, Any]) -> None:
@@ -141,32 +194,25 @@ def serve(stdin: BinaryIO, out: BinaryIO) -> None:
             break
         try:
             if op == "add_module":
-                sources[request["path"]] = request["text"]
-                try:
-                    interpreter.add_module(request["path"], request["text"])
+                try:  # parse it on its own: rego-cpp reports syntax errors when a module is added
+                    regopy.Interpreter().add_module(request["path"], request["text"])
                 except regopy.RegoError as exc:
-                    del sources[request["path"]]
                     answer({"ok": False, "kind": "policy",
                             "message": parse_errors(str(exc), {request["path"]: request["text"]})})
                     continue
+                sources[request["path"]] = request["text"]
                 plans.changed()
                 answer({"ok": True, "value": None})
             elif op == "add_data":
                 plans.data.append(json.dumps(request["data"]))
-                interpreter.add_data_json(plans.data[-1])
                 plans.changed()
                 answer({"ok": True, "value": None})
             elif op == "set_input":
-                interpreter.set_input_term(request["json"])
+                plans.set_input(request["json"])
                 answer({"ok": True, "value": None})
             elif op == "query":
-                entrypoint = plans.entrypoint(request["query"])
-                bundle = plans.get(regopy) if entrypoint else None
                 try:
-                    if bundle:
-                        output = interpreter.query_bundle_entrypoint(bundle, entrypoint)
-                    else:
-                        output = interpreter.query(request["query"])
+                    output = plans.query(request["query"])
                 except json.JSONDecodeError as exc:
                     # rego-cpp serialised a value it computed wrongly (see docs/engines.md:
                     # sprintf of computed strings); the check's result cannot be trusted.
