@@ -38,28 +38,19 @@ pytest.importorskip("regopy", reason="regopy (kaic[regopy]) has no wheel for thi
 
 # Engine bugs behind the listed divergences (docs/engines.md numbers them and has the
 # reproductions, which tests/test_engine_regopy.py runs). None is a policy bug: rewriting the
-# affected lines portably (given in docs/engines.md) makes the divergence disappear.
+# affected lines portably (given in docs/engines.md) makes the divergence disappear; the
+# library was so rewritten where bugs 8, 9, 10 and 11 hit it (dra_support, netpol,
+# gpu_sharing and the (?i) patterns, distinct names for same-named functions).
 _IMAGES = ("rego-cpp bugs 2 and 5: lib/images.rego builds normalized references and glob "
            "regexes with sprintf of computed strings, which rego-cpp renders with quotes, so "
            "no sigstore glob matches; and `every v in x.verifiers { not _enforced_in(…) }` "
            "always holds under rego-cpp, so covered images are also warned about")
 _Q = ("rego-cpp bug 3: sprintf has no %q, so the message of a result that quotes a name "
       "differs (the objects agree)")
-_NETPOL = ("rego-cpp bug 10: lib/netpol.rego's open_egress_rules calls `_open_rule(rules[i])` "
-           "with `i` unbound, which rego-cpp never enumerates, so the egress rule `{}` of "
-           "allow-egress-deny-ingress is not seen as open: no deny for it, and the policy and "
-           "its workload become evidence of restricted egress instead")
-_REGEX_FLAGS = ("rego-cpp bug 11: regex.match with an inline flag is undefined, so "
-                "gpu_sharing's _sharing_kind (`(?s)sharing:.*timeSlicing:`) never matches and "
-                "the time-slicing ConfigMap is no evidence")
-
 # (comparison, check id, fixture directory relative to fixtures/) -> why the engines differ.
 # The fixture "*" stands for every fixture (the check cannot be evaluated at all); it must
 # then diverge on each of them.
 KNOWN_DIVERGENCES: dict[tuple[str, str, str], str] = {
-    ("objects", "egress-control", "checks/egress-control/bad"): _NETPOL,
-    ("objects", "gpu-sharing", "checks/gpu-sharing/bad"): _REGEX_FLAGS,
-    ("objects", "gpu-sharing", "checks/gpu-sharing/good"): _REGEX_FLAGS,
     ("objects", "image-signatures", "checks/image-signatures/bad"): _IMAGES,
     ("objects", "image-signatures", "checks/image-signatures/good"): _IMAGES,
     ("objects", "image-signatures", "examples/ai-platform"): _IMAGES,

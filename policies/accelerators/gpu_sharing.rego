@@ -141,10 +141,10 @@ evidence contains {"msg": msg, "ref": k8s.ref(r.workload)} if {
 
 _sharing_kind(text) := "time-slicing" if {
 	contains(text, "sharing:")
-	regex.match(`(?s)sharing:.*timeSlicing:`, text)
+	regex.match(`sharing:[\s\S]*timeSlicing:`, text)
 } else := "MPS" if {
 	contains(text, "sharing:")
-	regex.match(`(?s)sharing:.*mps:`, text)
+	regex.match(`sharing:[\s\S]*mps:`, text)
 }
 
 _replicas(text) := {to_number(m[1]) | some m in regex.find_all_string_submatch_n(`replicas:\s*([0-9]+)`, text, -1)}

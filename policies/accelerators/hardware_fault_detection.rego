@@ -184,7 +184,7 @@ _gpu_condition(c) if c.type in _nvsentinel_conditions
 
 _gpu_condition(c) if {
 	is_string(c.type)
-	regex.match(`(?i)(gpu|xid|nvlink|nvswitch|dcgm|accelerator)`, c.type)
+	regex.match(`(gpu|xid|nvlink|nvswitch|dcgm|accelerator)`, lower(c.type))
 }
 
 _gpu_conditions(node) := [{"c": c, "i": i} |
@@ -199,7 +199,7 @@ _health_taint(t) if t.key in _health_taint_keys
 
 _health_taint(t) if {
 	is_string(t.key)
-	regex.match(`(?i)(gpu|xid|nvlink|accelerator).*(error|unhealthy|fault|fail)`, t.key)
+	regex.match(`(gpu|xid|nvlink|accelerator).*(error|unhealthy|fault|fail)`, lower(t.key))
 }
 
 evidence contains {"msg": msg, "ref": k8s.ref(node)} if {

@@ -71,7 +71,8 @@ np_selects(np, pod_labels) if k8s.selector_matches(_pod_selector(np), pod_labels
 open_egress_rules(np) := [sprintf("spec.egress[%d]", [i]) |
 	rules := k8s.array_at(np, ["spec", "egress"])
 	some i
-	_open_rule(rules[i])
+	rule := rules[i] # bound first: rego-cpp does not enumerate i inside a call argument
+	_open_rule(rule)
 ]
 
 _open_rule(rule) if {

@@ -9,7 +9,7 @@
 #   pipelines(cfg, signal)     {name: pipeline} of service.pipelines named `signal` or
 #                              `signal/<name>` (signal: traces | metrics | logs)
 #   component_names(pl, key)   the string entries of pipeline pl's receivers/exporters/...
-#   is_component(name, type)   name is `type` or `type/<name>` (otlp, otlp/grpc, ...)
+#   component_of_type(name, type)   name is `type` or `type/<name>` (otlp, otlp/grpc, ...)
 package kaic.lib.otel
 
 import rego.v1
@@ -31,12 +31,12 @@ collector_config(c) := cfg if {
 
 pipelines(cfg, signal) := {name: pl |
 	some name, pl in k8s.object_at(k8s.object_at(cfg, "service"), "pipelines")
-	is_component(name, signal)
+	component_of_type(name, signal)
 	is_object(pl)
 }
 
 component_names(pl, key) := [n | some n in k8s.array_at(pl, key); is_string(n)]
 
-is_component(name, type) if name == type
+component_of_type(name, type) if name == type
 
-is_component(name, type) if startswith(name, sprintf("%s/", [type]))
+component_of_type(name, type) if startswith(name, sprintf("%s/", [type]))

@@ -19,7 +19,7 @@ test_pipelines_by_signal if {
 }
 
 test_components if {
-	otel.is_component("otlp/tempo", "otlp")
-	otel.is_component("otlp", "otlp")
-	not otel.is_component("otlphttp", "otlp")
+	otel.component_of_type("otlp/tempo", "otlp")
+	otel.component_of_type("otlp", "otlp")
+	not otel.component_of_type("otlphttp", "otlp")
 }

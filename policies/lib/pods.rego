@@ -375,13 +375,13 @@ _trainjob_trainer(obj) := [entry |
 
 images(obj) := i if {
 	i := _images_of[obj]
-} else := _images(obj)
+} else := _object_images(obj)
 
-_images_of[obj] := _images(obj) if {
+_images_of[obj] := _object_images(obj) if {
 	some obj in known_objects
 }
 
-_images(obj) := array.concat(container_images, model_images) if {
+_object_images(obj) := array.concat(container_images, model_images) if {
 	container_images := [{"image": c.container.image, "path": k8s.path(c.path, "image"), "container_path": c.path, "name": c.name} |
 		some c in containers(obj)
 		is_string(c.container.image)

@@ -139,7 +139,7 @@ test_memoised_tables_match_direct_computation if {
 		pods._pod_specs_of[obj], pods._containers_of[obj],
 		pods._images_of[obj], pods._pod_label_sets_of[obj],
 	] with input as inp
-	tables == [pods._pod_specs(obj), pods.containers_of(obj, pods._pod_specs(obj)), pods._images(obj), pods._pod_label_sets(obj)]
+	tables == [pods._pod_specs(obj), pods.containers_of(obj, pods._pod_specs(obj)), pods._object_images(obj), pods._pod_label_sets(obj)]
 	count(tables[1]) == 2
 	pods.containers(obj) == tables[1] with input as inp
 	pods.containers(obj) == tables[1] with input as {"objects": []}

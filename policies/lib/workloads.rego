@@ -73,7 +73,7 @@ _accelerator_prefixes := [
 # Each candidate is classified once per query, in _class_of (regorus does not memoise
 # function calls), and checks read the classification from these rules.
 classified := [{"object": obj, "class": c} |
-	some obj in _candidates
+	some obj in _candidate_objects
 	not k8s.controller_in_input(obj)
 	_is_workload_object(obj, pods.pod_specs(obj))
 	c := _class_of[obj]
@@ -82,7 +82,7 @@ classified := [{"object": obj, "class": c} |
 
 # (Core Services, which pods.known_objects leaves out, have no pod specs and are not a
 # well-known AI kind, so they are never AI workloads.)
-_candidates := array.concat(pods.known_objects, [obj |
+_candidate_objects := array.concat(pods.known_objects, [obj |
 	some kind in object.keys(kind_classes) - pods.workload_kinds
 	some obj in k8s.objects_of_kind(kind)
 ])
@@ -90,7 +90,7 @@ _candidates := array.concat(pods.known_objects, [obj |
 # _class_of[obj]: the class of every candidate, "" when it is not an AI workload; keyed by
 # the object itself, so that class(obj) is a lookup for the objects of the input.
 _class_of[obj] := _class_or_none(obj) if {
-	some obj in _candidates
+	some obj in _candidate_objects
 }
 
 _class_or_none(obj) := c if {

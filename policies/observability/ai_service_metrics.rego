@@ -97,7 +97,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(c)} if {
 	cfg := otel.collector_config(c)
 	some name, pl in otel.pipelines(cfg, "metrics")
 	some r in otel.component_names(pl, "receivers")
-	otel.is_component(r, "prometheus")
+	otel.component_of_type(r, "prometheus")
 	msg := sprintf("%s scrapes Prometheus metrics (pipeline %s, receiver %s)", [k8s.describe(c), name, r])
 }
 

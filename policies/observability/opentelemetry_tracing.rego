@@ -95,7 +95,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(c)} if {
 	some name, pl in traces_pipelines(cfg)
 	receivers := _component_names(pl, "receivers")
 	some r in receivers
-	otel.is_component(r, "otlp")
+	otel.component_of_type(r, "otlp")
 	msg := sprintf(
 		"%s receives OTLP traces (pipeline %s: %s -> %s)",
 		[k8s.describe(c), name, concat(", ", receivers), concat(", ", _component_names(pl, "exporters"))],
@@ -115,7 +115,7 @@ evidence contains {"msg": msg, "ref": k8s.ref(c)} if {
 
 _has_otlp(receivers) if {
 	some r in receivers
-	otel.is_component(r, "otlp")
+	otel.component_of_type(r, "otlp")
 }
 
 deny contains {"msg": msg, "ref": k8s.ref(c), "field": "spec.config"} if {
@@ -196,7 +196,7 @@ _injections contains {"object": n, "ns": k8s.name(n), "key": key, "value": value
 
 # resolve(ns, value): {"ns", "name"} the annotation value names ("true": the one
 # Instrumentation of the namespace, "name", or "namespace/name"); "false" names none.
-_target(ns, value) := {"ns": ns, "name": ""} if {
+_injection_target(ns, value) := {"ns": ns, "name": ""} if {
 	lower(value) == "true"
 } else := {"ns": parts[0], "name": parts[1]} if {
 	parts := split(value, "/")
@@ -206,13 +206,13 @@ _target(ns, value) := {"ns": ns, "name": ""} if {
 _active(inj) if lower(inj.value) != "false"
 
 _resolves(inj) if {
-	t := _target(inj.ns, inj.value)
+	t := _injection_target(inj.ns, inj.value)
 	t.name == ""
 	count(object.get(_instrumentations_by_ns, t.ns, set())) == 1
 }
 
 _resolves(inj) if {
-	t := _target(inj.ns, inj.value)
+	t := _injection_target(inj.ns, inj.value)
 	t.name != ""
 	t.name in object.get(_instrumentations_by_ns, t.ns, set())
 }
@@ -233,14 +233,14 @@ deny contains {"msg": msg, "ref": k8s.ref(inj.object), "field": inj.field} if {
 }
 
 _missing_text(inj) := sprintf("but namespace %s has %d Instrumentations, so the operator cannot choose one; name it", [t.ns, n]) if {
-	t := _target(inj.ns, inj.value)
+	t := _injection_target(inj.ns, inj.value)
 	t.name == ""
 	n := count(object.get(_instrumentations_by_ns, t.ns, set()))
 	n > 1
 } else := sprintf("but namespace %s has no Instrumentation: nothing is injected", [inj.ns]) if {
-	_target(inj.ns, inj.value).name == ""
+	_injection_target(inj.ns, inj.value).name == ""
 } else := sprintf("names Instrumentation %s/%s, which does not exist: nothing is injected", [t.ns, t.name]) if {
-	t := _target(inj.ns, inj.value)
+	t := _injection_target(inj.ns, inj.value)
 }
 
 unknown contains {"msg": msg} if {

@@ -198,7 +198,7 @@ deny contains {"msg": msg, "ref": k8s.ref(d), "field": "status.conditions"} if {
 
 _unhealthy(cm) if {
 	text := k8s.string_at(k8s.object_at(cm, "data"), "status")
-	regex.match(`(?i)(Health:\s*Unhealthy|status:\s*Unhealthy)`, text)
+	regex.match(`(health:\s*unhealthy|status:\s*unhealthy)`, lower(text))
 }
 
 deny contains {"msg": msg, "ref": k8s.ref(cm), "field": "data.status"} if {
