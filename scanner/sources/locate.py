@@ -17,6 +17,7 @@ import yaml
 from scanner.errors import InputError
 from scanner.limits import check_text_depth, read_file
 from scanner.models import SourceLocation
+from scanner.sources.jsonlines import JsonIndex
 from scanner.sources.textlines import TextIndex
 from scanner.sources.yamlload import ManifestLoader
 
@@ -78,6 +79,7 @@ class YamlLocator:
     texts: dict[str, str] = field(default_factory=dict)
     _trees: dict[str, list[yaml.Node | None]] = field(default_factory=dict)
     _indexes: dict[str, TextIndex | None] = field(default_factory=dict)
+    _json_indexes: dict[str, JsonIndex | None] = field(default_factory=dict)
 
     def _read(self, path: str) -> str | None:
         text = self.texts.get(path)
@@ -110,6 +112,25 @@ class YamlLocator:
         line, found = answer
         return SourceLocation(uri=origin.uri, line=line, approximate=not found)
 
+    def _json(self, origin: Origin, field_path: str | None) -> SourceLocation | None:
+        """The answer for a JSON file, from its text (see jsonlines), or None to compose it."""
+        path, doc_index, item_index = origin.key
+        if doc_index != 0 or not path.endswith(".json"):
+            return None
+        if path not in self._json_indexes:
+            text = self._read(path)
+            if len(self._json_indexes) >= CACHED_FILES:
+                del self._json_indexes[next(iter(self._json_indexes))]
+            self._json_indexes[path] = JsonIndex.build(text) if text is not None else None
+        index = self._json_indexes[path]
+        if index is None:
+            return None
+        answer = index.locate(item_index, parse_field_path(field_path) if field_path else [])
+        if answer is None:
+            return None
+        line, found = answer
+        return SourceLocation(uri=origin.uri, line=line, approximate=not found)
+
     def _documents(self, origin: Origin) -> list[yaml.Node | None]:
         path = origin.key[0]
         if path not in self._trees:
@@ -128,7 +149,9 @@ class YamlLocator:
 
     def locate(self, origin: Origin, field_path: str | None) -> SourceLocation:
         """Line of the field in the object's document; the object's own line if not found."""
-        fast = self._fast(origin, field_path)
+        fast = self._json(origin, field_path)
+        if fast is None:
+            fast = self._fast(origin, field_path)
         if fast is not None:
             return fast
         _, doc_index, item_index = origin.key
