@@ -22,6 +22,7 @@ from typing import Any
 from scanner.errors import InputError
 from scanner.evaluate import failing_requirements
 from scanner.inventory import Inventory
+from scanner.limits import read_text
 from scanner.models import Finding, FindingKind, RequirementResult, ScanReport, Status
 
 SCHEMA = "kaic.dev/baseline/v1"
@@ -81,12 +82,7 @@ class Baseline:
 def load_baseline(path: Path) -> Baseline:
     """Read a baseline file, a JSON report or a SARIF log; InputError naming the file if it is
     none of these."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file (create it with --write-baseline)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+    text = read_text(path, str(path), missing="no such file (create it with --write-baseline)")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -107,6 +107,19 @@ def read_file(path: Path, uri: str, limit: int | None = None) -> bytes:
         raise InputError(f"{uri}: cannot read: {exc.strerror or exc}") from None
 
 
+def read_text(path: Path, uri: str, *, missing: str = "no such file",
+              encoding: str = "utf-8-sig") -> str:
+    """The text of a file the user named (a values file, a baseline, a config file), bounded
+    like `read_file`; InputError `URI: <missing>` when it does not exist, and `URI: not UTF-8
+    text (byte N)` when it is not text."""
+    if not os.path.lexists(path):
+        raise InputError(f"{uri}: {missing}")
+    try:
+        return read_file(path, uri).decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{uri}: not UTF-8 text (byte {exc.start})") from None
+
+
 def gunzip_bounded(data: bytes, uri: str, limit: int | None = None) -> bytes:
     """Decompress gzip `data` (all members) without ever holding more than `limit` (default
     MAX_FILE_BYTES) bytes of output: a gzip bomb posing as a snapshot ends in an InputError,
@@ -276,5 +289,6 @@ __all__ = [
     "gunzip_bounded",
     "is_gzip",
     "read_file",
+    "read_text",
     "read_stream",
 ]

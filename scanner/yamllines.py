@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from scanner.errors import InputError
-from scanner.limits import check_text_depth, check_value, read_file
+from scanner.limits import check_text_depth, check_value, read_text
 from scanner.sources.yamlload import _bounded_int, _flatten_mapping
 
 
@@ -81,12 +81,7 @@ _LineLoader.add_constructor("tag:yaml.org,2002:int", _bounded_int)
 def load_yaml(path: Path, text: str | None = None) -> Any:
     """Parse one YAML document from `path`; InputError `PATH:LINE: ...` when it is not valid."""
     if text is None:
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
-        try:
-            text = read_file(path, str(path)).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: cannot read: {exc}") from None
+        text = read_text(path, str(path), encoding="utf-8")
     try:
         check_text_depth(text, str(path))
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass

@@ -447,3 +447,23 @@ def test_hostile_snapshot_is_a_clean_error(tmp_path: Path, objects: bytes, messa
 
     code, _, stderr = scan_json(str(snapshot(tmp_path, objects)))
     assert code == 2 and message in stderr, stderr
+
+
+def test_files_named_by_options_are_bounded_and_text(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # Baselines and Helm values files go through the same bounded read as manifests: a huge
+    # file is refused before it is read, bytes that are not UTF-8 are one clear line.
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 1000)
+    chart = ROOT / "fixtures" / "helm" / "agent-platform"
+    big = tmp_path / "values.yaml"
+    big.write_text("a: b\n" * 1000)
+    code, _, stderr = scan_json(str(chart), "-f", str(big))
+    assert code == 2 and "values.yaml:" in stderr and "input limit" in stderr, stderr
+    binary = tmp_path / "baseline.json"
+    binary.write_bytes(b'{"x": "\xff"}')
+    code, _, stderr = scan_json(str(ROOT / "fixtures" / "examples" / "bad-bundle"), "--baseline",
+                                str(binary))
+    assert code == 2 and "baseline.json: not UTF-8 text (byte 7)" in stderr, stderr
+    code, _, stderr = scan_json(str(ROOT / "fixtures" / "examples" / "bad-bundle"), "--baseline",
+                                str(tmp_path / "missing.json"))
+    assert code == 2 and "missing.json: no such file (create it with --write-baseline)" in stderr

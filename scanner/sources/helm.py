@@ -25,7 +25,7 @@ from typing import Any
 
 from scanner.errors import InputError
 from scanner.inventory import Inventory, Origin
-from scanner.limits import read_file, read_stream
+from scanner.limits import read_file, read_stream, read_text
 from scanner.models import Skipped
 from scanner.sources.helm_lines import HelmLocator, MarkedTemplate, RenderedTemplate, inject_markers
 from scanner.sources.locate import YamlLocator
@@ -109,13 +109,7 @@ def user_values(options: HelmOptions) -> dict[str, Any]:
     helm = _helm()
     values: dict[str, Any] = {}
     for name in options.values_files:
-        path = Path(name)
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError(f"{name}: values file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{name}: cannot read values file: {exc}") from None
+        text = read_text(Path(name), name, missing="values file not found")
         try:
             values = merge_values(values, helm.values_from_yaml(text) or {})
         except helm.HelmError as exc:
