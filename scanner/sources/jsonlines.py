@@ -91,37 +91,34 @@ class JsonIndex:
     def _members(self, position: int) -> Iterator[tuple[str, int, int]]:
         """(key, key start, value start) of each member of the object starting at `position`."""
         text = self.text
-        position = self._skip(position + 1)
-        if text[position] == "}":
-            return
-        while True:
-            key_start = position
-            key, position = _DECODER.raw_decode(text, position)
+        entry = self._first(position, "}")
+        while entry is not None:
+            key, position = _DECODER.raw_decode(text, entry)
             position = self._skip(position)
             if text[position] != ":":
                 raise ValueError("expected ':'")
             value_start = self._skip(position + 1)
-            yield key, key_start, value_start
-            _, position = _DECODER.raw_decode(text, value_start)
-            position = self._skip(position)
-            if text[position] == "}":
-                return
-            if text[position] != ",":
-                raise ValueError("expected ',' or '}'")
-            position = self._skip(position + 1)
+            yield key, entry, value_start
+            entry = self._after(value_start, "}")
 
     def _elements(self, position: int) -> Iterator[int]:
         """Start of each element of the array starting at `position`."""
-        text = self.text
-        position = self._skip(position + 1)
-        if text[position] == "]":
-            return
-        while True:
-            yield position
-            _, position = _DECODER.raw_decode(text, position)
-            position = self._skip(position)
-            if text[position] == "]":
-                return
-            if text[position] != ",":
-                raise ValueError("expected ',' or ']'")
-            position = self._skip(position + 1)
+        entry = self._first(position, "]")
+        while entry is not None:
+            yield entry
+            entry = self._after(entry, "]")
+
+    def _first(self, opening: int, closing: str) -> int | None:
+        """Start of the first entry of the container opened at `opening`; None when empty."""
+        position = self._skip(opening + 1)
+        return None if self.text[position] == closing else position
+
+    def _after(self, value_start: int, closing: str) -> int | None:
+        """Start of the entry after the value at `value_start`; None at the closing bracket."""
+        _, position = _DECODER.raw_decode(self.text, value_start)
+        position = self._skip(position)
+        if self.text[position] == closing:
+            return None
+        if self.text[position] != ",":
+            raise ValueError(f"expected ',' or '{closing}'")
+        return self._skip(position + 1)
