@@ -87,6 +87,17 @@ def _meta(name: str, namespace: str | None, labels: dict[str, str]) -> dict[str,
     return meta
 
 
+def _service(name: str, namespace: str, labels: dict[str, str],
+             port: dict[str, Any]) -> dict[str, Any]:
+    """A Service selecting the pods named `name`, with one port."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(name, namespace, dict(labels)),
+        "spec": {"selector": {"app.kubernetes.io/name": name}, "ports": [port]},
+    }
+
+
 def app_documents(seed: int, index: int) -> tuple[list[dict[str, Any]], Counter[str]]:
     """The 10 documents of app `index` and the violations planted in them."""
     rng = random.Random(f"kaic-bench/{seed}/{index}")
@@ -125,15 +136,8 @@ def app_documents(seed: int, index: int) -> tuple[list[dict[str, Any]], Counter[
             },
         },
     }
-    serve_svc = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(f"{app}-serve", namespace, dict(part_of)),
-        "spec": {
-            "selector": {"app.kubernetes.io/name": f"{app}-serve"},
-            "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
-        },
-    }
+    serve_svc = _service(f"{app}-serve", namespace, part_of,
+                         {"name": "http", "port": 80, "targetPort": "http"})
     route = {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -207,15 +211,7 @@ def app_documents(seed: int, index: int) -> tuple[list[dict[str, Any]], Counter[
             "template": {"metadata": {"labels": dict(agent_labels)}, "spec": agent_spec},
         },
     }
-    agent_svc = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _meta(f"{app}-agent", namespace, dict(part_of)),
-        "spec": {
-            "selector": {"app.kubernetes.io/name": f"{app}-agent"},
-            "ports": [{"name": "http", "port": 8080}],
-        },
-    }
+    agent_svc = _service(f"{app}-agent", namespace, part_of, {"name": "http", "port": 8080})
     if rng.random() < 0.2:
         violations["no-network-policy"] += 1
         policy: dict[str, Any] = {

@@ -17,11 +17,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scanner.engine.modules import package_of
 from scanner.errors import PolicyError
 from scanner.models import CheckInfo, Severity
 from scanner.sources.yamlload import safe_load_bounded
 
-_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_\w+)\s*(?:if\b|:?=|\{)", re.MULTILINE)
 CHECK_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -201,8 +201,8 @@ def load_library(extra_dirs: list[Path] | None = None) -> PolicyLibrary:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise PolicyError(f"{path}: cannot read: {exc}") from None
-            package_match = _PACKAGE.search(text)
-            if package_match is None:
+            package = package_of(text)
+            if package is None:
                 raise PolicyError(f"{path}: no package declaration")
             # Extra (custom) directories keep the path the user gave, so that a Rego parse
             # error, which names the module, points at the file they can open.
@@ -214,7 +214,6 @@ def load_library(extra_dirs: list[Path] | None = None) -> PolicyLibrary:
             metadata = parse_metadata(text, path, bundled=root == roots[0])
             if metadata is None:
                 continue
-            package = package_match.group(1)
             if package in seen_packages:
                 raise PolicyError(f"{path}: package {package} is also defined by "
                                   f"{seen_packages[package]}")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.engine import RegoRuntimeError, create_engine
+from scanner.engine.modules import package_of
 from scanner.policies import load_library, test_rules
-
-_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -35,10 +33,9 @@ def run_policy_tests(extra_dirs: list[Path] | None = None,
     engine.set_input_json("{}")
     results = []
     for path, text in sorted(library.tests.items()):
-        match = _PACKAGE.search(text)
-        if match is None:
+        package = package_of(text)
+        if package is None:
             continue
-        package = match.group(1)
         for rule in test_rules(text):
             try:
                 value = engine.query(f"data.{package}.{rule}")

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from scanner.engine import RegoRuntimeError
+from scanner.engine.modules import package_of
 from scanner.errors import EngineError, PolicyError
 
 try:
@@ -38,7 +39,6 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 ID_PREFIX = "kaic/"
 DEFAULT_TIMEOUT = 10.0
 
-_PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _DATA_REF = re.compile(r"\bdata\.([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
 _QUERY_REF = re.compile(r"^data((?:\.[A-Za-z_]\w*)*)$")
 
@@ -85,11 +85,11 @@ class OpaEngine:
         """Buffer one module; it is uploaded (and compiled by OPA) before the first query."""
         if self._synced:
             raise EngineError("the opa engine takes modules only before the first query")
-        match = _PACKAGE.search(text)
-        if match is None:
+        package = package_of(text)
+        if package is None:
             raise PolicyError(f"{path}: no package declaration")
         self._modules[path] = text
-        self._packages.add(match.group(1))
+        self._packages.add(package)
 
     def add_data(self, data: dict[str, Any]) -> None:
         """Buffer a data document; each top-level key is written to OPA with the modules."""
@@ -302,14 +302,11 @@ def _validate_url(url: str) -> str:
 def dependency_order(modules: dict[str, str]) -> list[str]:
     """Module paths ordered so that every module comes after the modules whose packages it
     references (`data.<package>...`); ties and cycles keep the given order."""
-    package_of: dict[str, str] = {}
-    for path, text in modules.items():
-        match = _PACKAGE.search(text)
-        if match:
-            package_of[path] = match.group(1)
     providers: dict[str, list[str]] = {}
-    for path, package in package_of.items():
-        providers.setdefault(package, []).append(path)
+    for path, text in modules.items():
+        package = package_of(text)
+        if package is not None:
+            providers.setdefault(package, []).append(path)
     deps: dict[str, set[str]] = {}
     for path, text in modules.items():
         needed: set[str] = set()

@@ -8,9 +8,10 @@ composed once more into nodes with line marks, cached, and the path is walked th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
@@ -72,6 +73,24 @@ def walk_nodes(node: yaml.Node, parts: list[str | int]) -> tuple[yaml.Node, bool
     return node, True, line
 
 
+_T = TypeVar("_T")
+_I = TypeVar("_I")
+
+
+def _cached(cache: dict[str, _T], path: str, build: Callable[[], _T]) -> _T:
+    """`cache[path]`, built on first use; at most CACHED_FILES entries, the oldest evicted."""
+    if path not in cache:
+        if len(cache) >= CACHED_FILES:
+            del cache[next(iter(cache))]
+        cache[path] = build()
+    return cache[path]
+
+
+def _built(build: Callable[[str], _I | None], text: str | None) -> _I | None:
+    """An index of `text`, or None when the file could not be read."""
+    return build(text) if text is not None else None
+
+
 @dataclass
 class YamlLocator:
     """Finds lines in files on disk (or in text kept from stdin); one composed tree per file."""
@@ -95,12 +114,7 @@ class YamlLocator:
         path, doc_index, item_index = origin.key
         if item_index is not None:
             return None
-        if path not in self._indexes:
-            text = self._read(path)
-            if len(self._indexes) >= CACHED_FILES:
-                del self._indexes[next(iter(self._indexes))]  # the oldest first
-            self._indexes[path] = TextIndex.build(text) if text is not None else None
-        index = self._indexes[path]
+        index = _cached(self._indexes, path, lambda: _built(TextIndex.build, self._read(path)))
         if index is None:
             return None
         if not field_path:
@@ -117,12 +131,8 @@ class YamlLocator:
         path, doc_index, item_index = origin.key
         if doc_index != 0 or not path.endswith(".json"):
             return None
-        if path not in self._json_indexes:
-            text = self._read(path)
-            if len(self._json_indexes) >= CACHED_FILES:
-                del self._json_indexes[next(iter(self._json_indexes))]
-            self._json_indexes[path] = JsonIndex.build(text) if text is not None else None
-        index = self._json_indexes[path]
+        index = _cached(self._json_indexes, path,
+                        lambda: _built(JsonIndex.build, self._read(path)))
         if index is None:
             return None
         answer = index.locate(item_index, parse_field_path(field_path) if field_path else [])
@@ -133,19 +143,18 @@ class YamlLocator:
 
     def _documents(self, origin: Origin) -> list[yaml.Node | None]:
         path = origin.key[0]
-        if path not in self._trees:
-            if len(self._trees) >= CACHED_FILES:
-                del self._trees[next(iter(self._trees))]
-            try:
-                text = self.texts.get(path)
-                if text is None:
-                    # Bounded like the first read: the file may have changed since.
-                    text = read_file(Path(path), origin.uri).decode("utf-8-sig")
-                check_text_depth(text, origin.uri)
-                self._trees[path] = list(yaml.compose_all(text, Loader=ManifestLoader))
-            except (InputError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
-                self._trees[path] = []
-        return self._trees[path]
+        return _cached(self._trees, path, lambda: self._compose(path, origin.uri))
+
+    def _compose(self, path: str, uri: str) -> list[yaml.Node | None]:
+        try:
+            text = self.texts.get(path)
+            if text is None:
+                # Bounded like the first read: the file may have changed since.
+                text = read_file(Path(path), uri).decode("utf-8-sig")
+            check_text_depth(text, uri)
+            return list(yaml.compose_all(text, Loader=ManifestLoader))
+        except (InputError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+            return []
 
     def locate(self, origin: Origin, field_path: str | None) -> SourceLocation:
         """Line of the field in the object's document; the object's own line if not found."""
