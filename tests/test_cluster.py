@@ -619,6 +619,22 @@ def test_secret_smuggled_into_a_snapshot_is_not_scanned(policies: Path, tmp_path
     assert inventory.origins[0].uri == "k8s://k:6443/api/v1/nodes/n"
 
 
+def test_same_state_gives_the_same_snapshot_bytes(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from scanner.sources.cluster import Collection
+    from scanner.sources.snapshot import read_snapshot, write_snapshot
+
+    collection = Collection(
+        server="https://k:6443", context=None, collected_at="2026-01-01T00:00:00Z",
+        kaic_version="t", version={}, api_resources=[], unreadable=[], inputs=[],
+        namespaces=[], objects=[{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}}])
+    write_snapshot(collection, tmp_path / "a.json.gz")
+    monkeypatch.setattr("os.getpid", lambda: 4242)  # another process, another temp name
+    write_snapshot(collection, tmp_path / "b.json.gz")
+    assert (tmp_path / "a.json.gz").read_bytes() == (tmp_path / "b.json.gz").read_bytes()
+    assert read_snapshot(tmp_path / "b.json.gz")[0].objects == collection.objects
+
+
 def test_manifest_json_is_not_taken_for_a_snapshot(policies: Path, tmp_path: Path) -> None:
     path = tmp_path / "ns.json"
     path.write_text('{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a"}}')

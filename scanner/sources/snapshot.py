@@ -112,8 +112,10 @@ def write_snapshot(collection: Collection, path: Path) -> int:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tmp.open("wb") as raw:
-            # mtime=0: the same cluster state gives the same file.
-            sink: Any = (gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0)
+            # mtime=0 and no file name (GzipFile would record the temporary file's name,
+            # which holds the pid): the same cluster state gives the same file.
+            sink: Any = (gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=6,
+                                       mtime=0)
                          if path.name.endswith(".gz") else raw)
             with io.BufferedWriter(sink, buffer_size=1 << 20) as out:
                 for chunk in _chunks(collection):
