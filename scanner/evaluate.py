@@ -11,9 +11,10 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from scanner import __version__
+from scanner import __version__, parallel
 from scanner.engine import Engine, RegoRuntimeError, close_engine, create_engine
 from scanner.errors import PolicyError
 from scanner.inventory import Inventory, Origin
@@ -156,12 +157,36 @@ def _query_all(engine: Engine, checks: list[Check]) -> dict[str, Any] | None:
     return result if isinstance(result, dict) else None
 
 
-def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) -> list[CheckOutcome]:
+def _query_batches(engine: Engine, checks: list[Check], objects: int,
+                   jobs: int) -> dict[str, Any]:
+    """Result documents by package, from batch queries over groups of checks run side by
+    side (each group in one process pays the shared library rules once). A group whose batch
+    failed, or whose process did not deliver, is left out: its checks are then queried one by
+    one here, so a runtime error stays with its check."""
+    # Each group needs two checks or more for a batch query.
+    workers = parallel.worker_count(jobs, objects, len(checks) // 2)
+    if workers == 1:
+        return _query_all(engine, checks) or {}
+    # Dealt round-robin in (scope, id) order: workload checks, which cost per workload, are
+    # spread evenly over the groups.
+    ordered = sorted(checks, key=lambda c: (c.metadata.custom.scope, c.id))
+    groups = [ordered[i::workers] for i in range(workers)]
+    merged: dict[str, Any] = {}
+    for result in parallel.run_forked([partial(_query_all, engine, g) for g in groups]):
+        if isinstance(result, dict):
+            merged.update(result)
+    return merged
+
+
+def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory,
+               jobs: int = 0) -> list[CheckOutcome]:
     """Evaluate each check's package once over the whole inventory.
 
-    Findings are built after every query has run, in file order: locating a field reads its
-    file, and visiting each file once (rather than once per check, in Rego's result order)
-    keeps location lookups linear in the number of findings.
+    With the regorus engine the checks run as batch queries, split over `jobs` processes
+    (0: one per CPU for large inputs, see scanner/parallel.py). Findings are built after every
+    query has run, in file order: locating a field reads its file, and visiting each file once
+    (rather than once per check, in Rego's result order) keeps location lookups linear in the
+    number of findings.
     """
     engine.set_input_json(inventory.input_json())
     checks = list(checks)
@@ -170,13 +195,13 @@ def run_checks(engine: Engine, checks: Iterable[Check], inventory: Inventory) ->
                         Origin | None]] = []
     # regorus takes ad-hoc queries; the opa engine's Data API only data references.
     rules_only = getattr(engine, "name", "") == "regorus"
-    batch = _query_all(engine, checks) if rules_only else None
+    batch = _query_batches(engine, checks, len(inventory.objects), jobs) if rules_only else {}
     for check in checks:
         outcome = CheckOutcome(check=check)
         outcomes.append(outcome)
         try:
-            if batch is not None:
-                document = batch.get(check.package)
+            if check.package in batch:
+                document = batch[check.package]
             else:
                 document = engine.query(rules_query(check.package) if rules_only
                                         else f"data.{check.package}")
@@ -283,8 +308,10 @@ def scan(
     profile: Profile,
     engine: Engine | None = None,
     waive: Waiver | None = None,
+    jobs: int = 0,
 ) -> ScanReport:
-    """The whole evaluation: checks of the profile -> findings -> requirement statuses."""
+    """The whole evaluation: checks of the profile -> findings -> requirement statuses.
+    `jobs`: processes evaluating checks (0: automatic, see scanner/parallel.py)."""
     started = time.perf_counter()
     owned = engine is None  # an engine made here is closed here; a caller's, by the caller
     engine = engine or prepare_engine(library)
@@ -293,7 +320,7 @@ def scan(
     }
     checks = sorted(relevant.values(), key=lambda c: c.id)
     try:
-        outcomes = run_checks(engine, checks, inventory)
+        outcomes = run_checks(engine, checks, inventory, jobs)
     finally:
         if owned:
             close_engine(engine)

@@ -255,6 +255,28 @@ def check_value(value: Any, uri: str, what: str, *, max_depth: int | None = None
 _END = object()
 
 
+def check_tree_depth(value: Any, uri: str, what: str, *, max_depth: int | None = None) -> None:
+    """`check_value` for a document from `json.loads`: a tree (JSON has no aliases), so it
+    can be neither recursive nor larger than its text, and only its depth needs checking.
+    One pass over the containers, level by level: ~8x faster than `check_value`, which
+    matters for snapshots of 100,000 objects."""
+    max_depth = MAX_DEPTH if max_depth is None else max_depth
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            raise InputError(f"{uri}: {what} is nested deeper than {max_depth} levels")
+        below: list[Any] = []
+        add = below.append
+        for container in level:
+            for child in container.values() if type(container) is dict else container:
+                # Exact types: json.loads makes no subclasses, and this runs for every value.
+                if type(child) is dict or type(child) is list:
+                    add(child)
+        level = below
+
+
 def _check_size(size: int, limit: int, uri: str, what: str) -> None:
     if size > limit:
         raise InputError(f"{uri}: {what} has more than {limit:,} values once YAML aliases are "
@@ -284,6 +306,7 @@ __all__ = [
     "MAX_NUMBER_CHARS",
     "DocumentBudget",
     "check_text_depth",
+    "check_tree_depth",
     "check_value",
     "file_kind",
     "gunzip_bounded",

@@ -24,6 +24,7 @@ from scanner.limits import (
     MAX_DEPTH,
     DocumentBudget,
     check_text_depth,
+    check_tree_depth,
     check_value,
     gunzip_bounded,
     read_file,
@@ -220,6 +221,25 @@ def test_check_value_counts_shared_subtrees_and_finds_cycles() -> None:
     loop.append(loop)
     with pytest.raises(InputError, match="recursive"):
         check_value({"a": loop}, "u", "doc")
+
+
+@pytest.mark.parametrize("depth", [1, 2, 7, 8, 9])
+def test_tree_depth_check_agrees_with_check_value(depth: int) -> None:
+    # The JSON-only check must draw the line exactly where check_value does: a chain of
+    # `depth` containers, alternating dicts and lists, beside shallow siblings and scalars.
+    value: object = {"leaf": 1}
+    for i in range(depth - 1):
+        value = [value, "s", {}] if i % 2 else {"k": value, "n": None, "e": []}
+    outcomes = []
+    for check in (check_value, check_tree_depth):
+        try:
+            check(value, "u", "doc", max_depth=8)
+            outcomes.append("ok")
+        except InputError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == ("ok" if depth <= 8 else "u: doc is nested deeper than 8 levels")
+    check_tree_depth("scalar", "u", "doc", max_depth=0)  # no container: nothing to check
 
 
 def test_merge_keys_keep_pyyaml_semantics() -> None:

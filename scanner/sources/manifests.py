@@ -21,7 +21,7 @@ from scanner.inventory import Inventory, Origin
 from scanner.limits import (
     MAX_NUMBER_CHARS,
     DocumentBudget,
-    check_value,
+    check_tree_depth,
     file_kind,
     read_file,
     read_stream,
@@ -197,7 +197,7 @@ class ManifestSource:
             except UnicodeEncodeError:
                 raise InputError(f"{uri}: invalid JSON: a \\u escape is a lone surrogate, "
                                  "not a Unicode character") from None
-        check_value(value, uri, "the JSON document")
+        check_tree_depth(value, uri, "the JSON document")
         yield 0, value
 
 

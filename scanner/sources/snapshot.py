@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.errors import InputError, ReportError
-from scanner.limits import check_value
+from scanner.limits import check_tree_depth
 from scanner.models import Skipped
 from scanner.sources.cluster import Collection, Input, paused_gc, to_inventory
 
@@ -221,7 +221,7 @@ def read_snapshot(path: Path) -> tuple[Collection, list[Skipped]]:
     skipped: list[Skipped] = []
     for i, obj in enumerate(objects):
         # Policies see only bounded documents (scanner/limits.py: depth, no cycles).
-        check_value(obj, str(path), f"objects[{i}]")
+        check_tree_depth(obj, str(path), f"objects[{i}]")
         if not (isinstance(obj, dict) and isinstance(obj.get("apiVersion"), str)
                 and isinstance(obj.get("kind"), str)):
             skipped.append(Skipped(uri=str(path), reason=f"objects[{i}] is not a Kubernetes "
