@@ -13,7 +13,7 @@ from scanner.errors import ReportError
 from scanner.models import ScanReport
 from scanner.report import OutputFormat, render
 from scanner.report.sarif import sarif_document
-from tests.conftest import run_scan
+from tests.conftest import ROOT, run_scan
 
 
 def test_every_format_renders(team: ScanReport) -> None:
@@ -45,6 +45,20 @@ def test_sarif_is_schema_valid_with_rules_results_and_regions(team: ScanReport,
 
 def test_sarif_is_stable_across_runs(team: ScanReport) -> None:
     assert render(team, OutputFormat.sarif) == render(team, OutputFormat.sarif)
+
+
+def test_sarif_text_is_the_standard_librarys_indented_json() -> None:
+    # The fast serialiser must write exactly what json.dumps(indent=2) writes, non-ASCII
+    # text (the whitepaper's Chinese titles), escapes and numbers included.
+    report = run_scan([ROOT / "fixtures" / "examples" / "bad-bundle"])
+    doc = sarif_document(report)
+    doc["runs"][0]["properties"]["probe"] = ["漢字 é", "\u2028 \x00 </script>", 1.5, -0.0,
+                                             10**20, {}, []]
+    text = render(report, OutputFormat.sarif)
+    assert text == json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"
+    from scanner.report.sarif import to_json
+
+    assert to_json(doc, indent=2).decode() == json.dumps(doc, indent=2, ensure_ascii=False)
 
 
 def test_junit_has_one_testcase_per_requirement(team: ScanReport) -> None:
