@@ -150,3 +150,25 @@ def test_a_fork_that_fails_is_a_failed_task(monkeypatch) -> None:
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert parallel.run_forked([lambda: 1, lambda: 2]) == [1, parallel.FAILED]
+
+
+@pytest.mark.parametrize(("files", "quota"), [
+    ({"cpu.max": "150000 100000\n"}, 1.5),
+    ({"cpu.max": "max 100000\n"}, None),
+    ({"cpu/cpu.cfs_quota_us": "200000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2.0),
+    ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+    ({"cpu.max": "garbage\n"}, None),
+    ({}, None),
+], ids=["v2-limit", "v2-unlimited", "v1-limit", "v1-unlimited", "unreadable", "none"])
+def test_cgroup_cpu_quota(tmp_path: Path, files: dict[str, str], quota: float | None) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert parallel.cgroup_cpu_quota(tmp_path) == quota
+
+
+def test_a_cpu_quota_lowers_the_worker_count(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("50000 100000\n")  # half a CPU: one process
+    assert parallel.usable_cpus(tmp_path) == 1
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert parallel.usable_cpus(tmp_path) == len(os.sched_getaffinity(0))
