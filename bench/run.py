@@ -9,9 +9,10 @@ and the peak of the process tree's summed PSS, sampled from /proc every 0.1 s (s
 copy-on-write pages counted once, so forked workers are neither ignored nor double-counted):
 
 1. the 2,000-document corpus (200 files): `kaic scan DIR --format sarif` and
-   `checkov -d DIR --framework kubernetes -o sarif`, alternating A/B, medians;
+   `checkov -d DIR --framework kubernetes -o sarif`, alternating A/B, medians (and kaic with
+   `--jobs 1`, in the same rotation);
 2. kaic alone on N objects (manifests: N/10 files; one big `kind: List` JSON file; a kaic
-   snapshot written by kaic's own snapshot writer);
+   snapshot written by kaic's own snapshot writer, also with `--jobs 1`);
 3. the YAML parse floor: PyYAML's C loader (CSafeLoader) loading the same files, in-process;
 4. `kaic --help` / `kaic --version`;
 5. an in-process stage breakdown per size up to 10k objects (bench/stages.py), with each
@@ -46,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import allchecks, corpus  # noqa: E402
+from scanner import parallel  # noqa: E402
 
 CHECKOV_ENV = "KAIC_BENCH_CHECKOV"
 SIDE_BY_SIDE_OBJECTS = 2000
@@ -323,16 +325,18 @@ def main(argv: list[str] | None = None) -> int:
                          "sarif", "--output-file-path", str(out_dir / "checkov"),
                          "--skip-download", "--quiet"]
         report["checkov_version"] = version_of([checkov, "--version"])
-        pair = [Runs("kaic"), Runs("checkov")]
-        repeat(pair, [kaic_sarif, checkov_sarif], runs, cwd=ROOT, env=env, ok=(0, 1))
-        report["side_by_side"] = pair
+        # kaic with its default --jobs, checkov, and kaic in one process, in turn.
+        trio = [Runs("kaic"), Runs("checkov"), Runs("kaic --jobs 1")]
+        repeat(trio, [kaic_sarif, checkov_sarif, [*kaic_sarif, "--jobs", "1"]], runs, cwd=ROOT,
+               env=env, ok=(0, 1))
+        report["side_by_side"], report["side_by_side_jobs1"] = trio[:2], trio[2]
     else:
         print(f"bench: checkov not found: pass --checkov PATH or set {CHECKOV_ENV}; "
               "skipping the side-by-side", file=sys.stderr)
-        alone = [Runs("kaic")]
-        repeat(alone, [kaic_sarif], runs, cwd=ROOT, env=env)
-        report["side_by_side"] = alone
-    for measured in report["side_by_side"]:
+        alone = [Runs("kaic"), Runs("kaic --jobs 1")]
+        repeat(alone, [kaic_sarif, [*kaic_sarif, "--jobs", "1"]], runs, cwd=ROOT, env=env)
+        report["side_by_side"], report["side_by_side_jobs1"] = alone[:1], alone[1]
+    for measured in [*report["side_by_side"], report["side_by_side_jobs1"]]:
         if measured.error:  # the ratio is the point of the benchmark: nothing to report
             raise SystemExit(f"bench: {measured.label} failed on the 2,000-document corpus: "
                              f"{measured.error}")
@@ -353,18 +357,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"corpus {n} ...", flush=True)
         work = args.work / f"corpus-{n}"
         description = corpus.ensure(work, n)
-        inputs = [("manifests", work / "manifests", f"{n // 10} YAML files")]
-        inputs.append(("big JSON", work / "objects.json", "one kind: List file"))
+        inputs = [("manifests", work / "manifests", f"{n // 10} YAML files", [])]
+        inputs.append(("big JSON", work / "objects.json", "one kind: List file", []))
         if description.get("snapshot"):
-            inputs.append(("snapshot", work / description["snapshot"]["path"], "kaic snapshot"))
+            snapshot = work / description["snapshot"]["path"]
+            inputs.append(("snapshot", snapshot, "kaic snapshot", []))
+            # The same scan in one process: what --jobs gains, and costs in memory.
+            inputs.append(("snapshot, --jobs 1", snapshot, "kaic snapshot", ["--jobs", "1"]))
         else:
             inputs.append(("snapshot (stand-in)", work / "objects.json",
-                           "kind: List JSON: this kaic cannot write snapshots"))
+                           "kind: List JSON: this kaic cannot write snapshots", []))
         row: dict[str, Any] = {"objects": n, "corpus": description, "inputs": []}
-        for label, path, note in inputs:
+        for label, path, note, extra in inputs:
             measured = [Runs(label)]
             repeat(measured, [[*kaic_cmd(), "scan", str(path), "--format", "sarif",
-                               "-o", str(out_dir / "scale.sarif"), *profile_args]],
+                               "-o", str(out_dir / "scale.sarif"), *profile_args, *extra]],
                    scaling_runs, cwd=ROOT, env=env)
             row["inputs"].append({"label": label, "note": note, "runs": measured[0]})
         row["floor"] = parse_floor(work / "manifests", repeats=1 if n > 10000 else 3)
@@ -377,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     report["scaling"] = scaling
     report["machine_after"] = machine()
     report["versions"] = package_versions()
+    report["auto_jobs"] = min(parallel.usable_cpus(), parallel.MAX_AUTO_JOBS)
     report["kaic_version"] = version_of([*kaic_cmd(), "--version"], env=kaic_env())
     report["revision"] = git_revision()
     report["started"] = started.strftime("%Y-%m-%d %H:%M UTC")
@@ -410,6 +418,9 @@ def render(r: dict[str, Any]) -> str:
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items())
         + (f", checkov {r.get('checkov_version')}" if r.get("checkov") else ""),
         f"- Checks loaded: all {r['checks']} (`--profile-file` of bench/allchecks.py)",
+        f"- `--jobs`: kaic runs with its default (0: one process per usable CPU, at most 4, from "
+        f"1,000 objects), {r['auto_jobs']} processes on this machine; rows marked `--jobs 1` "
+        "are the same scan in one process",
         "",
     ]
     pair = r["side_by_side"]
@@ -427,6 +438,10 @@ def render(r: dict[str, Any]) -> str:
         f"| kaic | `kaic scan DIR --format sarif -o FILE` | {pair[0].median:.2f} | "
         f"{pair[0].spread()} | {pair[0].peak_rss_mib:.0f} | {pair[0].peak_tree_mib:.0f} |",
     ]
+    one = r["side_by_side_jobs1"]
+    lines.append(f"| kaic, one process | `kaic scan DIR --format sarif -o FILE --jobs 1` | "
+                 f"{one.median:.2f} | {one.spread()} | {one.peak_rss_mib:.0f} | "
+                 f"{one.peak_tree_mib:.0f} |")
     if len(pair) > 1:
         lines.append(
             f"| checkov | `checkov -d DIR --framework kubernetes -o sarif --skip-download` | "
