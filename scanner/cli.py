@@ -210,8 +210,9 @@ def scan(
                      rich_help_panel="Charts and Kustomize"),
     ] = False,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=0, help="Processes that evaluate checks (0: one per "
-                          "CPU, at most 4, for inputs of 1,000 objects or more).")
+        int, typer.Option("--jobs", "-j", min=0, help="Processes that evaluate checks with the "
+                          "regorus engine (0: one per usable CPU, at most 4, for inputs of "
+                          "1,000 objects or more).")
     ] = 0,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 2 when a check could not be evaluated or a "

@@ -101,9 +101,9 @@ BODIES = {
 }
 
 
-@pytest.fixture
-def team(tmp_path: Path) -> ScanReport:
-    """A report from a tiny team library + profile covering every status and an error."""
+def write_team(tmp_path: Path) -> PolicyLibrary:
+    """Write the tiny team library (policies/), its profile.yaml and cm.yaml under tmp_path;
+    return the library."""
     policies = tmp_path / "policies"
     policies.mkdir()
     for name, (req, body) in BODIES.items():
@@ -111,7 +111,13 @@ def team(tmp_path: Path) -> ScanReport:
     (tmp_path / "profile.yaml").write_text(PROFILE)
     (tmp_path / "cm.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  bad: 'yes'\n")
-    library = load_library([policies])
+    return load_library([policies])
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> ScanReport:
+    """A report from a tiny team library + profile covering every status and an error."""
+    library = write_team(tmp_path)
     inventory = load_inventory([str(tmp_path / "cm.yaml")])
     profile = load_profile(str(tmp_path / "profile.yaml"))
     return scan(inventory, library, profile, engine=prepare_engine(library))

@@ -15,7 +15,7 @@ from scanner.evaluate import prepare_engine, scan
 from scanner.policies import load_library
 from scanner.profiles import load_profile
 from scanner.sources import load_inventory
-from tests.conftest import BODIES, CHECK, FIXTURES, PROFILE, invoke
+from tests.conftest import FIXTURES, invoke, write_team
 
 
 def _report_json(report) -> str:
@@ -93,20 +93,9 @@ def test_jobs_give_the_sequential_report(example: str, jobs: int) -> None:
     assert _report_json(_scan(paths, jobs=jobs)) == _report_json(sequential)
 
 
-def _team(tmp_path: Path):
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    for name, (req, body) in BODIES.items():
-        (policies / f"{name}.rego").write_text(CHECK.format(name=name, req=req, body=body))
-    (tmp_path / "profile.yaml").write_text(PROFILE)
-    (tmp_path / "cm.yaml").write_text(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  bad: 'yes'\n")
-    return load_library([policies]), tmp_path
-
-
 def test_a_runtime_error_stays_with_its_check_across_processes(tmp_path: Path) -> None:
-    library, root = _team(tmp_path)
-    reports = [_scan([root / "cm.yaml"], jobs, library, str(root / "profile.yaml"))
+    library = write_team(tmp_path)
+    reports = [_scan([tmp_path / "cm.yaml"], jobs, library, str(tmp_path / "profile.yaml"))
                for jobs in (1, 2)]
     assert [e.check_id for e in reports[1].errors] == ["team-broken"]
     assert _report_json(reports[1]) == _report_json(reports[0])
