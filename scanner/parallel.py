@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 MAX_AUTO_JOBS = 4
-# Below this many objects a scan takes well under a second and a fork costs more than it saves.
+# Below this many objects evaluation takes about a second or less, and a second process gains
+# little: each process computes the shared library rules again.
 AUTO_MIN_OBJECTS = 1000
 
 FAILED = object()  # a task whose child process did not deliver a result
@@ -82,10 +83,9 @@ def run_forked(tasks: Sequence[Callable[[], Any]]) -> list[Any]:
         for task in tasks[1:]:  # one by one: a failed fork still leaves the others to stop
             children.append(_spawn(task))  # noqa: PERF401
         results = [tasks[0]()] if tasks else []
-        while children:  # each child leaves the list once reaped: its pid may be reused
-            child = children[0]
+        while children:  # _collect reaps (or kills) its child, whatever happens
+            child = children.pop(0)
             results.append(FAILED if child is None else _collect(*child))
-            children.pop(0)
         return results
     finally:
         for child in children:  # only after an exception here (Ctrl-C): stop the rest
@@ -121,9 +121,15 @@ def _spawn(task: Callable[[], Any]) -> tuple[int, int] | None:
 
 
 def _collect(pid: int, fd: int) -> Any:
-    with os.fdopen(fd, "rb") as pipe:
-        payload = pipe.read()
-    _, status = os.waitpid(pid, 0)
+    reaped = False
+    try:
+        with os.fdopen(fd, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        reaped = True
+    finally:
+        if not reaped:  # interrupted (Ctrl-C) while waiting for this child
+            _kill(pid)
     if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return FAILED
     try:
@@ -133,8 +139,12 @@ def _collect(pid: int, fd: int) -> Any:
 
 
 def _stop(pid: int, fd: int) -> None:
+    _kill(pid)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def _kill(pid: int) -> None:
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    with contextlib.suppress(OSError):
-        os.close(fd)

@@ -62,6 +62,34 @@ def test_an_exception_in_the_parent_stops_and_reaps_every_child() -> None:
         os.waitpid(-1, os.WNOHANG)
 
 
+def test_an_interrupt_while_collecting_leaves_no_child(monkeypatch) -> None:
+    import time
+
+    class Interrupted:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            return None
+
+        def read(self) -> bytes:
+            raise KeyboardInterrupt
+
+    real_fdopen = os.fdopen
+
+    def fdopen(fd: int, mode: str = "r", *args, **kwargs):
+        if mode == "rb":  # the parent reading a child's pipe
+            os.close(fd)
+            return Interrupted()
+        return real_fdopen(fd, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    with pytest.raises(KeyboardInterrupt):
+        parallel.run_forked([lambda: 1, lambda: time.sleep(600), lambda: time.sleep(600)])
+    with pytest.raises(ChildProcessError):  # both children killed and reaped
+        os.waitpid(-1, os.WNOHANG)
+
+
 def test_worker_count() -> None:
     assert parallel.worker_count(3, objects=10, tasks=2) == 2  # asked for, capped by tasks
     assert parallel.worker_count(0, objects=10, tasks=14) == 1  # small input: no fork
