@@ -529,9 +529,10 @@ def _stage_tables(scaling: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     lines = ["## Where the time goes (in-process, one run: `python bench/stages.py INPUT`)", "",
-             "Seconds. `evaluate_end_to_end` is the evaluator's own run (input set and queries "
-             "again, then findings with lines and requirement statuses); minus `queries_total` "
-             "it is the findings work.", "",
+             "Seconds. `evaluate_end_to_end` is the evaluator's own run with the default "
+             "`--jobs` (input set, batch queries, findings with lines, requirement statuses); "
+             "`queries_total` sums the checks queried one by one, each paying again for the "
+             "library rules it uses, which is why it exceeds the batch.", "",
              "| objects | input | " + " | ".join(STAGES) + " |",
              "| ---: | :--- |" + " ---: |" * len(STAGES)]
     for n, key, data in rows:
