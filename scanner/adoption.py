@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "fail_on": "must",
     "format": ["table"],
     "engine": "regorus",
+    "jobs": 0,
 }
 
 
@@ -52,6 +53,7 @@ class ScanSettings:
     exceptions: Path | None = None
     policy_dirs: list[Path] = field(default_factory=list)
     baseline: Path | None = None
+    jobs: int = 0
     config: Path | None = None
 
 
@@ -93,6 +95,7 @@ def resolve_settings(flags: dict[str, Any], given: set[str], config_path: Path |
         exceptions=pick("exceptions", is_path=True),
         policy_dirs=list(pick("policy_dirs", is_path=True) or []),
         baseline=pick("baseline", is_path=True),
+        jobs=int(pick("jobs")),
         config=found,
     )
 

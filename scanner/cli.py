@@ -272,7 +272,7 @@ def scan(
                                source=source, helm=helm, backend=backend,
                                profile_file=settings.profile_file,
                                hooks=hook_factories(waivers, known), live=live, quiet=quiet,
-                               jobs=jobs)
+                               jobs=settings.jobs)
         finally:
             _close_engine(backend)
         report = waivers.finish(report)
@@ -308,7 +308,8 @@ def scan(
 _SETTING_OF = {"paths": "paths", "profile": "profile", "profile_file": "profile_file",
                "k8s_version": "k8s_version", "fail_on": "fail_on", "fmt": "format",
                "output": "output", "output_dir": "output_dir", "engine": "engine",
-               "exceptions": "exceptions", "policy_dir": "policy_dirs", "baseline": "baseline"}
+               "exceptions": "exceptions", "policy_dir": "policy_dirs", "baseline": "baseline",
+               "jobs": "jobs"}
 
 
 def _settings(ctx: typer.Context, config: Path | None):

@@ -48,6 +48,7 @@ class KaicConfig(BaseModel):
     baseline: str | None = None
     engine: str | None = None
     k8s_version: str | None = None
+    jobs: int | None = Field(None, ge=0, description="processes evaluating checks (0: automatic)")
 
     @field_validator("format", "paths", "policy_dirs", mode="before")
     @classmethod

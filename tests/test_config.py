@@ -112,11 +112,20 @@ def test_precedence_flags_config_defaults(tmp_path: Path) -> None:
     assert (from_flags.profile, from_flags.fail_on) == ("whitepaper-0.9", "should")
 
 
+def test_jobs_from_config_and_flag(tmp_path: Path) -> None:
+    flags = {"paths": [str(tmp_path)], "jobs": 0}
+    assert resolve_settings(flags, set(), None).jobs == 0  # the default: automatic
+    (tmp_path / "kaic.yaml").write_text("jobs: 3\n")
+    assert resolve_settings(flags, set(), None).jobs == 3
+    assert resolve_settings({**flags, "jobs": 1}, {"jobs"}, None).jobs == 1  # the flag wins
+
+
 @pytest.mark.parametrize(("name", "text", "expected"), [
     ("kaic.yaml", "profile: cncf\nfail_on: never\n",
      r"kaic\.yaml:2: unknown key 'fail_on' \(did you mean 'fail-on'\?\); allowed: paths"),
     ("kaic.yaml", "fail-on: sometimes\n", r"kaic\.yaml:1: fail-on: Input should be 'must'"),
     ("kaic.yaml", "k8s-version: 1.30\n", r"kaic\.yaml:1: k8s-version: .*as a string"),
+    ("kaic.yaml", "profile: cncf\njobs: -2\n", r"kaic\.yaml:2: jobs: Input should be greater"),
     ("kaic.yaml", "- profile\n", r"kaic\.yaml:1: the kaic config must be a mapping"),
     ("kaic.yaml", "profile: [a\n", r"kaic\.yaml:2: invalid YAML"),
     ("pyproject.toml", '[tool.kaic]\nprofile = "cncf"\n\nformats = ["json"]\n',
@@ -133,3 +142,21 @@ def test_bad_config_is_an_error_naming_file_and_line(cli, tmp_path: Path, name: 
     result = invoke(cli, "scan", str(tmp_path / "ns.yaml"), "--config", str(path))
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "kaic: error: " in result.stderr
+
+
+def test_jobs_in_the_config_reach_the_evaluator(cli, tmp_path: Path, monkeypatch) -> None:
+    from scanner import parallel
+
+    asked: list[int] = []
+    count = parallel.worker_count
+
+    def recording(requested: int, objects: int, tasks: int) -> int:
+        asked.append(requested)
+        return count(requested, objects, tasks)
+
+    monkeypatch.setattr(parallel, "worker_count", recording)
+    (tmp_path / "kaic.yaml").write_text("jobs: 3\nfail-on: never\n")
+    (tmp_path / "ns.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+    assert invoke(cli, "scan", str(tmp_path), "-q").exit_code == 0
+    assert invoke(cli, "scan", str(tmp_path), "-q", "--jobs", "1").exit_code == 0
+    assert asked == [3, 1]
