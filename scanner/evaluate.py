@@ -7,6 +7,7 @@ error in one check makes only that check's requirements Unknown (with the error 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -38,7 +39,9 @@ NOTE_SAMPLES = 3
 STATIC_ONLY = "static evidence only: the official proof of this requirement runs workloads"
 NO_CHECK = "no check yet"
 BATCH_PACKAGE = "kaic_internal.batch"
-BATCH_MODULE = "kaic-internal/batch.rego"
+# Each batch module gets its own name: regorus adds a module under a path it already has
+# rather than replacing it, and two `results` rules in one package conflict.
+_batch_numbers = itertools.count(1)
 
 # A hook that may mark findings as waived (exceptions, inline annotations); identity by default.
 Waiver = Callable[[list[Finding], Inventory], list[Finding]]
@@ -148,10 +151,12 @@ def _query_all(engine: Engine, checks: list[Check]) -> dict[str, Any] | None:
         return None
     # A module rather than a query: regorus refuses long ad-hoc queries.
     entries = ",\n\t".join(f'"{c.package}": {rules_query(c.package)}' for c in checks)
+    number = next(_batch_numbers)
+    package = f"{BATCH_PACKAGE}{number}"
     try:
-        engine.add_module(BATCH_MODULE, f"package {BATCH_PACKAGE}\n\nresults := {{\n\t"
-                          f"{entries},\n}}\n")
-        result = engine.query(f"data.{BATCH_PACKAGE}.results")
+        engine.add_module(f"kaic-internal/batch{number}.rego",
+                          f"package {package}\n\nresults := {{\n\t{entries},\n}}\n")
+        result = engine.query(f"data.{package}.results")
     except (RegoRuntimeError, PolicyError):
         return None
     return result if isinstance(result, dict) else None

@@ -12,7 +12,7 @@ from scanner.models import FindingKind, Status
 from scanner.policies import load_library
 from scanner.profiles import load_profile
 from scanner.sources import load_inventory
-from tests.conftest import CHECK
+from tests.conftest import CHECK, ROOT
 
 
 @pytest.mark.parametrize(("deny", "evidence", "unknown", "status"), [
@@ -80,3 +80,27 @@ def test_duplicate_check_ids_are_rejected(tmp_path: Path) -> None:
                                                                   f"package team.{n}"))
     with pytest.raises(PolicyError, match="check id 'team-same' is also used"):
         load_library([tmp_path])
+
+
+def test_one_engine_serves_several_scans_with_one_batch_query_each() -> None:
+    # regorus adds a module under a path it already has instead of replacing it: a second
+    # batch module with the first one's name made the second scan's batch a rule conflict,
+    # and every check was then queried one by one (same results, several times slower).
+    from scanner.evaluate import prepare_engine
+
+    library = load_library()
+    engine = prepare_engine(library)
+    queries: list[str] = []
+    query = engine.query
+    engine.query = lambda q: (queries.append(q), query(q))[1]  # type: ignore[method-assign]
+    inventory = load_inventory([str(ROOT / "fixtures" / "examples" / "bad-bundle")])
+    # Two profiles, so two different sets of checks: two batches with different results.
+    profiles = [load_profile("whitepaper-0.9"), load_profile("cncf-1.35"),
+                load_profile("whitepaper-0.9")]
+    reports = [scan(inventory, library, p, engine=engine, jobs=1).model_dump(
+        mode="json", exclude={"summary": {"duration_seconds"}}) for p in profiles]
+    assert len(queries) == 3, queries[:5]
+    assert reports[0] == reports[2]
+    fresh = scan(inventory, library, profiles[1], engine=prepare_engine(library), jobs=1)
+    assert reports[1] == fresh.model_dump(mode="json", exclude={"summary": {"duration_seconds"}})
+    assert any(r["findings"] for r in reports[0]["requirements"])
