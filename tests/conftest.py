@@ -41,11 +41,17 @@ def cli() -> CliRunner:
 
 
 def run_scan(paths: list[str | Path], profile: str = "whitepaper-0.9",
-             library: PolicyLibrary | None = None) -> ScanReport:
+             library: PolicyLibrary | None = None, jobs: int = 0) -> ScanReport:
     """Scan paths through the real source, engine and evaluator."""
     library = library or load_library()
     inventory = load_inventory([str(p) for p in paths])
-    return scan(inventory, library, load_profile(profile), engine=prepare_engine(library))
+    return scan(inventory, library, load_profile(profile), engine=prepare_engine(library),
+                jobs=jobs)
+
+
+def without_timing(report: ScanReport) -> dict[str, Any]:
+    """The report as JSON data without its duration, to compare two scans of one input."""
+    return report.model_dump(mode="json", exclude={"summary": {"duration_seconds"}})
 
 
 def invoke(runner: CliRunner, *args: str, input: str | None = None):

@@ -12,7 +12,7 @@ from scanner.models import FindingKind, Status
 from scanner.policies import load_library
 from scanner.profiles import load_profile
 from scanner.sources import load_inventory
-from tests.conftest import CHECK, ROOT
+from tests.conftest import CHECK, ROOT, without_timing
 
 
 @pytest.mark.parametrize(("deny", "evidence", "unknown", "status"), [
@@ -97,10 +97,10 @@ def test_one_engine_serves_several_scans_with_one_batch_query_each() -> None:
     # Two profiles, so two different sets of checks: two batches with different results.
     profiles = [load_profile("whitepaper-0.9"), load_profile("cncf-1.35"),
                 load_profile("whitepaper-0.9")]
-    reports = [scan(inventory, library, p, engine=engine, jobs=1).model_dump(
-        mode="json", exclude={"summary": {"duration_seconds"}}) for p in profiles]
+    reports = [without_timing(scan(inventory, library, p, engine=engine, jobs=1))
+               for p in profiles]
     assert len(queries) == 3, queries[:5]
     assert reports[0] == reports[2]
     fresh = scan(inventory, library, profiles[1], engine=prepare_engine(library), jobs=1)
-    assert reports[1] == fresh.model_dump(mode="json", exclude={"summary": {"duration_seconds"}})
+    assert reports[1] == without_timing(fresh)
     assert any(r["findings"] for r in reports[0]["requirements"])

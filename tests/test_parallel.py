@@ -11,24 +11,7 @@ from pathlib import Path
 import pytest
 
 from scanner import evaluate, parallel
-from scanner.evaluate import prepare_engine, scan
-from scanner.policies import load_library
-from scanner.profiles import load_profile
-from scanner.sources import load_inventory
-from tests.conftest import FIXTURES, invoke, write_team
-
-
-def _report_json(report) -> str:
-    data = report.model_dump(mode="json")
-    data["summary"].pop("duration_seconds")
-    return str(data)
-
-
-def _scan(paths: list[Path], jobs: int, library=None, profile: str = "whitepaper-0.9"):
-    library = library or load_library()
-    inventory = load_inventory([str(p) for p in paths])
-    return scan(inventory, library, load_profile(profile), engine=prepare_engine(library),
-                jobs=jobs)
+from tests.conftest import FIXTURES, invoke, run_scan, without_timing, write_team
 
 
 def test_children_run_in_other_processes_and_results_keep_task_order() -> None:
@@ -116,17 +99,17 @@ def test_no_fork_while_another_thread_runs() -> None:
 def test_jobs_give_the_sequential_report(example: str, jobs: int) -> None:
     paths = [FIXTURES / "examples" / example]
     assert parallel.can_fork()
-    sequential = _scan(paths, jobs=1)
+    sequential = run_scan(paths, jobs=1)
     assert sum(len(r.findings) for r in sequential.requirements) > 0
-    assert _report_json(_scan(paths, jobs=jobs)) == _report_json(sequential)
+    assert without_timing(run_scan(paths, jobs=jobs)) == without_timing(sequential)
 
 
 def test_a_runtime_error_stays_with_its_check_across_processes(tmp_path: Path) -> None:
     library = write_team(tmp_path)
-    reports = [_scan([tmp_path / "cm.yaml"], jobs, library, str(tmp_path / "profile.yaml"))
+    reports = [run_scan([tmp_path / "cm.yaml"], str(tmp_path / "profile.yaml"), library, jobs)
                for jobs in (1, 2)]
     assert [e.check_id for e in reports[1].errors] == ["team-broken"]
-    assert _report_json(reports[1]) == _report_json(reports[0])
+    assert without_timing(reports[1]) == without_timing(reports[0])
 
 
 def test_a_worker_that_dies_is_redone_in_the_main_process(monkeypatch, tmp_path: Path) -> None:
@@ -140,9 +123,9 @@ def test_a_worker_that_dies_is_redone_in_the_main_process(monkeypatch, tmp_path:
         return query_all(engine, checks)
 
     paths = [FIXTURES / "examples" / "bad-bundle"]
-    sequential = _scan(paths, jobs=1)
+    sequential = run_scan(paths, jobs=1)
     monkeypatch.setattr(evaluate, "_query_all", dies_in_a_child)
-    assert _report_json(_scan(paths, jobs=3)) == _report_json(sequential)
+    assert without_timing(run_scan(paths, jobs=3)) == without_timing(sequential)
     assert len(list(tmp_path.iterdir())) == 2  # both workers ran, and died
 
 

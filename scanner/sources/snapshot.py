@@ -220,7 +220,7 @@ def read_snapshot(path: Path) -> tuple[Collection, list[Skipped]]:
     kept: list[dict[str, Any]] = []
     skipped: list[Skipped] = []
     for i, obj in enumerate(objects):
-        # Policies see only bounded documents (scanner/limits.py: depth, no cycles).
+        # Policies see only bounded documents (scanner/limits.py; JSON has no cycles or aliases).
         check_tree_depth(obj, str(path), f"objects[{i}]")
         if not (isinstance(obj, dict) and isinstance(obj.get("apiVersion"), str)
                 and isinstance(obj.get("kind"), str)):
